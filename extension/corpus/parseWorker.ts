@@ -1,0 +1,2 @@
+// placeholder: the tree-sitter parse worker lands with the corpus indexer.
+export {};

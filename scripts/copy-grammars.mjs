@@ -1,0 +1,1 @@
+// placeholder: copies grammar .wasm files named in grammars/manifest.json into dist/grammars.
