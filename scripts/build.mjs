@@ -2,12 +2,10 @@
 // (web-tree-sitter's wasm, the grammars) next to the bundles.
 import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join, resolve } from 'node:path';
 
-const require = createRequire(import.meta.url);
 const production = process.argv.includes('--production');
-const treeSitterDir = join('node_modules', 'web-tree-sitter');
+const treeSitterDir = resolve('node_modules', 'web-tree-sitter');
 
 const common = {
   bundle: true,

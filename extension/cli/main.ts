@@ -1,3 +1,56 @@
-// repo-diffusion command line: placeholder until the subcommands land.
-console.error('repo-diffusion: no subcommands yet');
-process.exit(2);
+// repo-diffusion: the command line over the same core as the extension (DESIGN.md "The CLI").
+// Exit codes: 0 success, 1 failure with a one-line reason on stderr, 2 bad arguments.
+import { UsageError } from './errors';
+
+const USAGE = `usage:
+  repo-diffusion index [DIR] --out RUN [--include GLOB]... [--exclude GLOB]... [--max-file-bytes N]
+                       [--vocab-size N] [--seed N] [--eval-tasks N] [--json]
+  repo-diffusion train RUN [--objective diffusion|autoregressive] [--preset auto|tiny|small|base|large]
+                       [--minutes M | --epochs E | --tokens T] [--device auto|cuda|mps|cpu]
+                       [--python PATH] [--resume] [--json]
+  repo-diffusion complete RUN --file PATH --line L --column C [--json]
+  repo-diffusion eval RUN [--tasks FILE.jsonl] [--limit N] [--oracle-length] [--json]
+  repo-diffusion bench RUN [--json]
+  repo-diffusion doctor [--python PATH]
+Lines and columns are 1-based.`;
+
+type Command = (argv: string[]) => Promise<void>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  index: async () => (await import('./commands/index')).runIndex,
+  train: async () => (await import('./commands/train')).runTrain,
+  doctor: async () => (await import('./commands/train')).runDoctor,
+  complete: async () => (await import('./commands/complete')).runComplete,
+  eval: async () => (await import('./commands/evaluate')).runEval,
+  bench: async () => (await import('./commands/bench')).runBench,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? process.stdout : process.stderr).write(USAGE + '\n');
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`repo-diffusion: unknown command '${name}'\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    await (await load())(rest);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`repo-diffusion ${name}: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`repo-diffusion ${name}: ${message.split('\n')[0]}\n`);
+    if (process.env.REPO_DIFFUSION_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,16 @@
+// The folder that holds the Python package trainer/: the repository root when running from
+// source (extension/cli/*.ts) and the extension root when bundled (dist/cli.js). Both sit one or
+// two levels above this file, so walk up until trainer/__main__.py appears.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export function findTrainerRoot(start: string = __dirname): string {
+  let dir = start;
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'trainer', '__main__.py'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new Error(`cannot find the bundled trainer (trainer/__main__.py) above ${start}`);
+}

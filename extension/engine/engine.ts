@@ -1,0 +1,273 @@
+// The orchestrator: one completion is a straight sequence of the pipeline's stages (DESIGN.md
+// "Completion pipeline"), each a plain function in its own module:
+//   cache (cache.ts) -> gather context (context.ts) -> sample (sampler.ts) -> postprocess
+//   (postprocess.ts) -> cache.
+// It also owns the loaded model: load with checks (model.ts), hot-swap to a newer export while
+// requests are in flight (each request holds the model it started with; the old session is
+// released when its last request finishes), and a failed load that leaves the current model
+// serving. Takes an AbortSignal, never imports `vscode`.
+import { performance } from 'node:perf_hooks';
+import { resolve } from 'node:path';
+import { Tokenizer } from '../tokenizer/index';
+import { CompletionCache } from './cache';
+import { chooseMode, gatherContext, DEFAULT_PREFIX_SHARE, type CompletionMode } from './context';
+import {
+  checkTokenizerMatch, ModelLoadError, OnnxModel, readModelMeta, readTokenizerFile, sha256Hex, type ModelMeta,
+} from './model';
+import { postprocess } from './postprocess';
+import { abortError, arInfill, diffusionInfill, DEFAULT_THRESHOLD, type LogitsModel } from './sampler';
+
+/** First canvas per request kind; the trainer's span-infill canvases are 16, 32, 64 (contracts.md). */
+export const LINE_CANVAS = 16;
+export const BLOCK_CANVAS = 64;
+
+export interface EngineOptions {
+  /** onnxruntime intra-op threads (default: the number of cores). */
+  threads?: number;
+  /** Confidence threshold tau (default: model.json sampler.threshold, else 0.9). */
+  threshold?: number;
+  /** First canvas for single-line requests (16) and blocks (64); doubled while the model fills it. */
+  lineCanvas?: number;
+  blockCanvas?: number;
+  /** Largest canvas (default: the largest of model.json sampler.canvas_lengths, else 64; at most max_seq_len / 2). */
+  maxCanvas?: number;
+  /** Share of the context room given to the prefix (0.7). */
+  prefixShare?: number;
+  /** Completions kept in the LRU (128). */
+  cacheSize?: number;
+  /** Opens the model instead of onnxruntime (tests: a deterministic fake). */
+  openModel?(path: string, meta: ModelMeta, options: { threads?: number }): Promise<ReleasableModel>;
+}
+
+export interface ReleasableModel extends LogitsModel {
+  release?(): Promise<void>;
+}
+
+export interface CompletionRequest {
+  prefix: string;
+  suffix: string;
+  languageId?: string;
+  /** Single line or block; by default chosen from the cursor's line (context.ts chooseMode). */
+  mode?: CompletionMode;
+}
+
+export interface CompletionResult {
+  text: string;
+  /** Ids the sampler produced (before postprocessing). */
+  tokens: number;
+  /** Forward passes. */
+  steps: number;
+  ms: number;
+  cached: boolean;
+  mode: CompletionMode;
+  /** Final canvas length (diffusion) or max new tokens (AR); 0 when cached. */
+  canvas: number;
+}
+
+export interface InfillRequest {
+  prefix: string;
+  suffix: string;
+  mode?: CompletionMode;
+  /** A fixed canvas (no growth), e.g. the oracle length len(middle) + 1 in evaluation. */
+  canvasLength?: number;
+}
+
+export interface InfillResult {
+  ids: number[];
+  /** The ids decoded, before postprocessing. */
+  text: string;
+  steps: number;
+  canvas: number;
+  filled: boolean;
+  mode: CompletionMode;
+}
+
+export interface ModelInfo {
+  runDir: string;
+  generation: number;
+  objective: ModelMeta['objective'];
+  preset?: string;
+  params?: number;
+  vocabSize: number;
+  maxSeqLen: number;
+}
+
+/** One loaded model with its tokenizer; reference-counted so that a swap never cuts a request short. */
+class Loaded {
+  private refs = 0;
+  private retired = false;
+  private closed?: Promise<void>;
+
+  constructor(readonly runDir: string, readonly meta: ModelMeta, readonly tokenizer: Tokenizer,
+    readonly model: ReleasableModel, readonly generation: number) {}
+
+  acquire(): this {
+    this.refs++;
+    return this;
+  }
+
+  release(): void {
+    this.refs--;
+    if (this.retired && this.refs === 0) void this.close();
+  }
+
+  /** Takes no new requests; the session is released once the in-flight ones finish. */
+  retire(): Promise<void> {
+    this.retired = true;
+    return this.refs === 0 ? this.close() : Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (this.model.release?.() ?? Promise.resolve()).catch(() => undefined);
+    return this.closed;
+  }
+}
+
+let generations = 0;
+
+async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> {
+  const meta = await readModelMeta(runDir);
+  const tok = await readTokenizerFile(runDir);
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = Tokenizer.fromJSON(tok.bytes.toString('utf8'));
+  } catch (err) {
+    throw new ModelLoadError(`${tok.path}: ${(err as Error).message}`);
+  }
+  checkTokenizerMatch(meta, tokenizer.vocabSize, sha256Hex(tok.bytes), runDir);
+  const path = resolve(runDir, meta.graph);
+  const model = options.openModel
+    ? await options.openModel(path, meta, { threads: options.threads })
+    : await OnnxModel.open(path, meta.vocabSize, { threads: options.threads });
+  return new Loaded(runDir, meta, tokenizer, model, ++generations);
+}
+
+export class InfillEngine {
+  private current: Loaded;
+  private disposed = false;
+  private readonly cache: CompletionCache;
+  private swapping: Promise<unknown> = Promise.resolve();
+
+  private constructor(loaded: Loaded, private readonly options: EngineOptions) {
+    this.current = loaded;
+    this.cache = new CompletionCache(options.cacheSize ?? 128);
+  }
+
+  /** Loads RUN/model.onnx + model.json + corpus/tokenizer.json; a ModelLoadError says what to do. */
+  static async load(runDir: string, options: EngineOptions = {}): Promise<InfillEngine> {
+    return new InfillEngine(await loadRun(resolve(runDir), options), options);
+  }
+
+  get info(): ModelInfo {
+    const { runDir, generation, meta } = this.current;
+    return { runDir, generation, objective: meta.objective, preset: meta.preset, params: meta.params, vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen };
+  }
+
+  /** The current model's tokenizer. */
+  get tokenizer(): Tokenizer {
+    return this.current.tokenizer;
+  }
+
+  /** One inline completion: cache -> context -> sample -> postprocess -> cache. */
+  async complete(request: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
+    const t0 = performance.now();
+    if (signal?.aborted) throw abortError();
+    const loaded = this.acquire();
+    try {
+      const { prefix, suffix } = request;
+      const mode = request.mode ?? chooseMode(prefix, suffix);
+      const hit = this.cache.get(loaded.generation, mode, prefix, suffix);
+      if (hit) return { ...hit, ms: performance.now() - t0, cached: true, mode, canvas: 0 };
+      const raw = await this.sample(loaded, { prefix, suffix, mode }, signal);
+      const text = postprocess(raw.text, { prefix, suffix, mode });
+      const value = { text, tokens: raw.ids.length, steps: raw.steps };
+      this.cache.set(loaded.generation, mode, prefix, suffix, value);
+      return { ...value, ms: performance.now() - t0, cached: false, mode, canvas: raw.canvas };
+    } finally {
+      loaded.release();
+    }
+  }
+
+  /** The sampling stage alone (context, sampler, decode; no postprocess, no cache): for evaluation. */
+  async infill(request: InfillRequest, signal?: AbortSignal): Promise<InfillResult> {
+    if (signal?.aborted) throw abortError();
+    const loaded = this.acquire();
+    try {
+      return await this.sample(loaded, { ...request, mode: request.mode ?? chooseMode(request.prefix, request.suffix) }, signal);
+    } finally {
+      loaded.release();
+    }
+  }
+
+  /** Re-reads the current run folder (a newer export of the same run). */
+  reload(): Promise<void> {
+    return this.swap(this.current.runDir);
+  }
+
+  /**
+   * Loads runDir's model and switches to it. Requests already running finish on the old model,
+   * whose session is released after the last of them. If the new model fails to load, the error
+   * is thrown and the current model keeps serving. Swaps run one after another.
+   */
+  swap(runDir: string): Promise<void> {
+    const next = this.swapping.then(async () => {
+      if (this.disposed) throw new Error('The completion engine was disposed.');
+      const loaded = await loadRun(resolve(runDir), this.options);
+      if (this.disposed) {
+        await loaded.close();
+        throw new Error('The completion engine was disposed.');
+      }
+      const old = this.current;
+      this.current = loaded;
+      this.cache.clear();
+      await old.retire();
+    });
+    this.swapping = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Releases the model once in-flight requests finish; later requests are refused. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.cache.clear();
+    await this.current.retire();
+  }
+
+  private acquire(): Loaded {
+    if (this.disposed) throw new Error('The completion engine was disposed.');
+    return this.current.acquire();
+  }
+
+  private async sample(loaded: Loaded, req: InfillRequest & { mode: CompletionMode }, signal?: AbortSignal): Promise<InfillResult> {
+    const { meta, tokenizer, model } = loaded;
+    const o = this.options;
+    const share = o.prefixShare ?? DEFAULT_PREFIX_SHARE;
+    const cap = Math.max(1, Math.min(o.maxCanvas ?? Math.max(...(meta.canvasLengths ?? [BLOCK_CANVAS])), Math.floor(meta.maxSeqLen / 2)));
+    // A fixed canvas (evaluation's oracle length) is held to half the window, as in trainer/evaluate.py.
+    let L = req.canvasLength !== undefined
+      ? Math.max(1, Math.min(Math.floor(req.canvasLength), Math.floor(meta.maxSeqLen / 2)))
+      : Math.min(req.mode === 'line' ? o.lineCanvas ?? LINE_CANVAS : o.blockCanvas ?? BLOCK_CANVAS, cap);
+    if (L >= meta.maxSeqLen) throw new Error(`A canvas of ${L} tokens does not fit the model's ${meta.maxSeqLen} positions.`);
+    if (meta.objective === 'autoregressive') {
+      // AR: no canvas to grow; L is the most new tokens, and the prompt has 3 fim tokens.
+      const ctx = gatherContext(tokenizer, req.prefix, req.suffix, meta.maxSeqLen - 3 - L, share);
+      const r = await arInfill(model, ctx.prefixIds, ctx.suffixIds, L, { specialIds: meta.specialIds, signal });
+      return { ids: r.ids, text: tokenizer.decode(r.ids), steps: r.steps, canvas: L, filled: r.filled, mode: req.mode };
+    }
+    const threshold = o.threshold ?? meta.threshold ?? DEFAULT_THRESHOLD;
+    let steps = 0;
+    for (;;) {
+      const ctx = gatherContext(tokenizer, req.prefix, req.suffix, meta.maxSeqLen - L, share);
+      const r = await diffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, { threshold, specialIds: meta.specialIds, signal });
+      steps += r.steps;
+      // The model wrote to the end of the canvas: the middle may be longer. Try twice the canvas,
+      // from scratch, as the trainer's engine-length evaluation does (trainer/evaluate.py).
+      if (r.filled && req.canvasLength === undefined && L * 2 <= cap) {
+        L *= 2;
+        continue;
+      }
+      return { ids: r.ids, text: tokenizer.decode(r.ids), steps, canvas: L, filled: r.filled, mode: req.mode };
+    }
+  }
+}

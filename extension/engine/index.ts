@@ -1,0 +1,17 @@
+// The infill engine's public entry: editor-independent (never imports `vscode`). docs/engine.md
+// describes it; docs/contracts.md fixes the samplers. Stages: context.ts, sampler.ts,
+// postprocess.ts, cache.ts; the model file: model.ts; the orchestrator: engine.ts; held-out
+// evaluation through the same engine: evaluate.ts.
+export { InfillEngine, LINE_CANVAS, BLOCK_CANVAS } from './engine';
+export type { EngineOptions, CompletionRequest, CompletionResult, InfillRequest, InfillResult, ModelInfo, ReleasableModel } from './engine';
+export { diffusionInfill, arInfill, pickRow, forbiddenMask, abortError, DEFAULT_THRESHOLD, DEFAULT_SPECIAL_IDS } from './sampler';
+export type { LogitsModel, SamplerIds, DiffusionResult, ARResult } from './sampler';
+export { gatherContext, chooseMode, splitLines, cursorLine, DEFAULT_PREFIX_SHARE } from './context';
+export type { CompletionMode, GatheredContext, Encoder } from './context';
+export { postprocess, stopAtPad, stopAtLineEnd, stopAtBlockEnd, dropSuffixOverlap, balanceBrackets, trimTrailing } from './postprocess';
+export type { PostprocessContext } from './postprocess';
+export { CompletionCache } from './cache';
+export { OnnxModel, ModelLoadError, parseModelMeta, readModelMeta, checkTokenizerMatch, SUPPORTED_FORMATS, defaultThreads } from './model';
+export type { ModelMeta, Objective } from './model';
+export { evaluateTasks, readTasks, editSimilarity, levenshtein } from './evaluate';
+export type { EvalTask, EvalOptions, EvalReport, KindScore } from './evaluate';

@@ -1,0 +1,188 @@
+// A run's exported model: reads and checks model.json, opens model.onnx with onnxruntime-node (CPU)
+// and exposes it as the samplers' `LogitsModel`. Knows nothing of text or sampling.
+// It refuses, with a message a user can act on: an unknown `format`, a model whose vocabulary or
+// tokenizer hash differs from the run's corpus/tokenizer.json, and a model file that onnxruntime
+// cannot open (corrupt, truncated, missing) or that lacks `input_ids` -> `logits`.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import type { InferenceSession as OrtSession } from 'onnxruntime-node';
+import type { LogitsModel, SamplerIds } from './sampler';
+
+/** The model.json versions this engine reads (docs/contracts.md). */
+export const SUPPORTED_FORMATS = [1];
+
+export class ModelLoadError extends Error {
+  override name = 'ModelLoadError';
+}
+
+export type Objective = 'diffusion' | 'autoregressive';
+
+/** model.json, the fields the engine uses (all of it in `raw`). */
+export interface ModelMeta {
+  format: number;
+  objective: Objective;
+  vocabSize: number;
+  specialIds: SamplerIds;
+  maxSeqLen: number;
+  preset?: string;
+  params?: number;
+  tokenizerSha256?: string;
+  threshold?: number;
+  canvasLengths?: number[];
+  /** The graph file, relative to the run folder (graphs.full, default model.onnx). */
+  graph: string;
+  raw: Record<string, unknown>;
+}
+
+function positiveInt(v: unknown, what: string, file: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+    throw new ModelLoadError(`${file}: ${what} must be a positive integer, got ${JSON.stringify(v)}. Export the model again.`);
+  }
+  return v;
+}
+
+/** Checks parsed model.json content; `file` names it in errors. */
+export function parseModelMeta(json: unknown, file = 'model.json'): ModelMeta {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ModelLoadError(`${file} is not a JSON object. Export the model again.`);
+  const j = json as Record<string, unknown>;
+  if (!SUPPORTED_FORMATS.includes(j.format as number)) {
+    throw new ModelLoadError(`${file} has format ${JSON.stringify(j.format)}, which this version of Repo Diffusion does not understand ` +
+      `(it reads format ${SUPPORTED_FORMATS.join(', ')}). Update the extension, or export the model again with the bundled trainer.`);
+  }
+  if (j.objective !== 'diffusion' && j.objective !== 'autoregressive') {
+    throw new ModelLoadError(`${file}: unknown objective ${JSON.stringify(j.objective)} (expected "diffusion" or "autoregressive").`);
+  }
+  const s = (j.special_ids ?? {}) as Record<string, unknown>;
+  const sid = (k: string, dflt: number) => (typeof s[k] === 'number' ? (s[k] as number) : dflt);
+  const sampler = (j.sampler ?? {}) as Record<string, unknown>;
+  const graphs = (j.graphs ?? {}) as Record<string, unknown>;
+  const lengths = Array.isArray(sampler.canvas_lengths)
+    ? (sampler.canvas_lengths as unknown[]).filter((n): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0)
+    : [];
+  return {
+    format: j.format as number,
+    objective: j.objective,
+    vocabSize: positiveInt(j.vocab_size, 'vocab_size', file),
+    specialIds: {
+      pad: sid('pad', 0), eos: sid('eos', 1), mask: sid('mask', 2),
+      fimPrefix: sid('fim_prefix', 3), fimSuffix: sid('fim_suffix', 4), fimMiddle: sid('fim_middle', 5),
+    },
+    maxSeqLen: positiveInt(j.max_seq_len, 'max_seq_len', file),
+    preset: typeof j.preset === 'string' ? j.preset : undefined,
+    params: typeof j.params === 'number' ? j.params : undefined,
+    tokenizerSha256: typeof j.tokenizer_sha256 === 'string' && /^[0-9a-f]{64}$/.test(j.tokenizer_sha256) ? j.tokenizer_sha256 : undefined,
+    threshold: typeof sampler.threshold === 'number' ? sampler.threshold : undefined,
+    canvasLengths: lengths.length ? lengths : undefined,
+    graph: typeof graphs.full === 'string' ? graphs.full : 'model.onnx',
+    raw: j,
+  };
+}
+
+export async function readModelMeta(runDir: string): Promise<ModelMeta> {
+  const file = join(runDir, 'model.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ModelLoadError((err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `No exported model in ${runDir} (model.json is missing): train a model first, or run "python -m trainer export RUN".`
+      : `Cannot read ${file}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ModelLoadError(`${file} is not valid JSON (${(err as Error).message}). Export the model again.`);
+  }
+  return parseModelMeta(json, file);
+}
+
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Refuses a model that was not trained with this tokenizer: vocabulary size, and the sha256 of
+ * tokenizer.json's bytes when model.json records one (a test corpus may record none).
+ */
+export function checkTokenizerMatch(meta: ModelMeta, tokenizerVocab: number, tokenizerSha: string, where: string): void {
+  if (meta.vocabSize !== tokenizerVocab) {
+    throw new ModelLoadError(`The model in ${where} has a vocabulary of ${meta.vocabSize} ids but corpus/tokenizer.json has ${tokenizerVocab}: ` +
+      'they come from different runs. Train again, or select the run the model was trained on.');
+  }
+  if (meta.tokenizerSha256 && meta.tokenizerSha256 !== tokenizerSha) {
+    throw new ModelLoadError(`The model in ${where} was trained with another tokenizer (model.json tokenizer_sha256 ${meta.tokenizerSha256.slice(0, 12)}…, ` +
+      `corpus/tokenizer.json ${tokenizerSha.slice(0, 12)}…). Train again, or select the run the model was trained on.`);
+  }
+}
+
+export function defaultThreads(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length || 1;
+}
+
+let ortModule: typeof import('onnxruntime-node') | undefined;
+function ort(): typeof import('onnxruntime-node') {
+  // Loaded on first use: the native binding is not needed by the fake-model tests.
+  ortModule ??= require('onnxruntime-node') as typeof import('onnxruntime-node');
+  return ortModule;
+}
+
+/** An onnxruntime-node session as a LogitsModel: `input_ids` int64 [b, s] -> `logits` float32 [b, s, v]. */
+export class OnnxModel implements LogitsModel {
+  private constructor(private readonly session: OrtSession, readonly vocabSize: number, readonly path: string) {}
+
+  /** Opens `path`; a corrupt, truncated or missing file gives a ModelLoadError naming it. */
+  static async open(path: string, vocabSize: number, options: { threads?: number } = {}): Promise<OnnxModel> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(path);
+    } catch (err) {
+      throw new ModelLoadError(`Cannot read the model file ${path}: ${(err as Error).message}. Export the model again.`);
+    }
+    let session: OrtSession;
+    try {
+      session = await ort().InferenceSession.create(bytes, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: options.threads && options.threads > 0 ? options.threads : defaultThreads(),
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+    } catch (err) {
+      const why = String((err as Error)?.message ?? err).split('\n')[0].slice(0, 300);
+      throw new ModelLoadError(`The model file ${path} (${bytes.length} bytes) could not be loaded: it is corrupt or truncated ` +
+        `(onnxruntime: ${why}). Export the model again ("python -m trainer export RUN").`);
+    }
+    if (!session.inputNames.includes('input_ids') || !session.outputNames.includes('logits')) {
+      const names = `inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`;
+      await session.release().catch(() => undefined);
+      throw new ModelLoadError(`The model file ${path} has ${names}; expected input_ids -> logits. Export the model again with the bundled trainer.`);
+    }
+    return new OnnxModel(session, vocabSize, path);
+  }
+
+  async forward(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array> {
+    const { Tensor } = ort();
+    const out = await this.session.run({ input_ids: new Tensor('int64', ids, [batch, seq]) });
+    const dims = out.logits.dims;
+    if (dims.length !== 3 || dims[0] !== batch || dims[1] !== seq || dims[2] !== this.vocabSize) {
+      throw new ModelLoadError(`The model gave logits of shape [${dims.join(', ')}] for input [${batch}, ${seq}], but model.json says vocab_size ${this.vocabSize}. Export the model again.`);
+    }
+    return out.logits.data as Float32Array;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/** The bytes of RUN/corpus/tokenizer.json (hashed for the tokenizer check). */
+export async function readTokenizerFile(runDir: string): Promise<{ path: string; bytes: Buffer }> {
+  const path = join(runDir, 'corpus', 'tokenizer.json');
+  try {
+    return { path, bytes: await readFile(path) };
+  } catch (err) {
+    throw new ModelLoadError(`Cannot read ${path}: ${(err as Error).message}. The run's corpus is missing; index the workspace again.`);
+  }
+}

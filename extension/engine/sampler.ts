@@ -1,0 +1,230 @@
+// The infill samplers of docs/contracts.md, token for token equal to trainer/sampling.py.
+// They know nothing of text or tokenization, only ids, and nothing of ONNX: a `LogitsModel` maps
+// ids to logits (the onnxruntime session in model.ts, or a tiny deterministic fake in the tests).
+// Every tie-break below is part of the contract:
+//   - forbidden ids (MASK and the three FIM ids) get logit -inf;
+//   - softmax in float32 (the Python side is numpy float32, whose sum is pairwise: mirrored in
+//     `pairwiseSum`), argmax = lowest id on ties;
+//   - tau is compared in float32 (numpy casts a Python float scalar to the array's float32);
+//   - with nothing above tau, the single most confident masked position, leftmost on ties.
+// Known limit of "equal": numpy's SIMD float32 exp may differ from Math.fround(Math.exp) by an ulp,
+// which only matters for a confidence within ~1e-7 of tau or of another position's.
+
+/** ids -> logits, float32 row-major [batch, seq, vocab]. */
+export interface LogitsModel {
+  readonly vocabSize: number;
+  forward(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array>;
+}
+
+/** The special ids a sampler needs (docs/contracts.md: pad 0, eos 1, mask 2, fim 3..5). */
+export interface SamplerIds {
+  pad: number;
+  eos: number;
+  mask: number;
+  fimPrefix: number;
+  fimSuffix: number;
+  fimMiddle: number;
+}
+
+export const DEFAULT_SPECIAL_IDS: SamplerIds = { pad: 0, eos: 1, mask: 2, fimPrefix: 3, fimSuffix: 4, fimMiddle: 5 };
+
+/** Default confidence threshold tau (Fast-dLLM's parallel decoding; contracts.md). */
+export const DEFAULT_THRESHOLD = 0.9;
+
+export interface DiffusionResult {
+  /** Decided canvas ids left of the first PAD/EOS (undecided positions skipped). */
+  ids: number[];
+  /** No PAD/EOS was decided: the middle may be longer than the canvas. */
+  filled: boolean;
+  /** Forward passes made. */
+  steps: number;
+}
+
+export interface ARResult {
+  ids: number[];
+  /** Stopped by max_new rather than by EOS/PAD. */
+  filled: boolean;
+  steps: number;
+}
+
+export function abortError(): Error {
+  const err = new Error('The completion was cancelled');
+  err.name = 'AbortError';
+  return err;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError();
+}
+
+let scratch = new Float32Array(0);
+
+/**
+ * numpy's float32 sum of a contiguous run (pairwise: blocks of at most 128 summed with 8
+ * accumulators, halves split at multiples of 8), so that the softmax denominator is the same float.
+ */
+export function pairwiseSum(a: Float32Array, start: number, n: number): number {
+  const f = Math.fround;
+  if (n < 8) {
+    let s = -0;
+    for (let i = 0; i < n; i++) s = f(s + a[start + i]);
+    return s;
+  }
+  if (n <= 128) {
+    const r = new Float32Array(8);
+    for (let k = 0; k < 8; k++) r[k] = a[start + k];
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) for (let k = 0; k < 8; k++) r[k] = f(r[k] + a[start + i + k]);
+    let res = f(f(f(r[0] + r[1]) + f(r[2] + r[3])) + f(f(r[4] + r[5]) + f(r[6] + r[7])));
+    for (; i < n; i++) res = f(res + a[start + i]);
+    return res;
+  }
+  let half = Math.floor(n / 2);
+  half -= half % 8;
+  return f(pairwiseSum(a, start, half) + pairwiseSum(a, start + half, n - half));
+}
+
+/** 1 at the ids a sampler never emits (MASK and the FIM ids), for a vocabulary of `vocab`. */
+export function forbiddenMask(vocab: number, sp: SamplerIds): Uint8Array {
+  const m = new Uint8Array(vocab);
+  for (const id of [sp.mask, sp.fimPrefix, sp.fimSuffix, sp.fimMiddle]) if (id >= 0 && id < vocab) m[id] = 1;
+  return m;
+}
+
+/**
+ * Softmax (float32, forbidden ids removed) of one logits row; -> [pred, conf].
+ * Mirrors trainer/sampling.py `_pick`: z = l - max; p = exp(z) / sum(exp(z)); pred = argmax p
+ * (first maximum of the rounded probabilities, so that ids whose float32 p ties give the lowest).
+ */
+export function pickRow(logits: Float32Array, offset: number, vocab: number, forbidden: Uint8Array): [number, number] {
+  const f = Math.fround;
+  if (scratch.length < vocab) scratch = new Float32Array(vocab);
+  const e = scratch;
+  let max = -Infinity;
+  for (let v = 0; v < vocab; v++) {
+    if (forbidden[v]) continue;
+    const l = logits[offset + v];
+    if (l > max) max = l;
+  }
+  for (let v = 0; v < vocab; v++) e[v] = forbidden[v] ? 0 : f(Math.exp(f(logits[offset + v] - max)));
+  const s = pairwiseSum(e, 0, vocab);
+  let pred = 0;
+  let conf = -1;
+  for (let v = 0; v < vocab; v++) {
+    const p = f(e[v] / s);
+    if (p > conf) {
+      conf = p;
+      pred = v;
+    }
+  }
+  return [pred, conf];
+}
+
+export interface DiffusionOptions {
+  threshold?: number;
+  maxSteps?: number;
+  specialIds?: SamplerIds;
+  signal?: AbortSignal;
+}
+
+/**
+ * Confidence-threshold parallel unmasking (Fast-dLLM) over a canvas of L masks between prefix and
+ * suffix (LLaDA, Open-dCoder): x = P ++ [MASK]*L ++ S, batch 1. Each step decodes every masked
+ * canvas position with confidence >= tau, or else the single most confident one (leftmost on
+ * ties); stops when the canvas is decided, when a decided PAD/EOS has every position left of it
+ * decided, or after maxSteps (default L). The signal is honoured between steps.
+ */
+export async function diffusionInfill(model: LogitsModel, prefix: readonly number[], suffix: readonly number[],
+  canvasLen: number, options: DiffusionOptions = {}): Promise<DiffusionResult> {
+  const L = Math.floor(canvasLen);
+  if (!(L >= 1)) throw new Error(`canvas length ${canvasLen} must be >= 1`);
+  const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
+  const tau = Math.fround(options.threshold ?? DEFAULT_THRESHOLD);
+  const maxSteps = options.maxSteps ?? L;
+  const V = model.vocabSize;
+  const forbidden = forbiddenMask(V, sp);
+  const c0 = prefix.length;
+  const T = c0 + L + suffix.length;
+  const x = new BigInt64Array(T);
+  prefix.forEach((id, i) => { x[i] = BigInt(id); });
+  for (let i = 0; i < L; i++) x[c0 + i] = BigInt(sp.mask);
+  suffix.forEach((id, i) => { x[c0 + L + i] = BigInt(id); });
+  const canvas = new Array<number>(L).fill(sp.mask);
+  const decided = new Array<boolean>(L).fill(false);
+  const isStop = (id: number) => id === sp.pad || id === sp.eos;
+  const firstStop = () => {
+    for (let i = 0; i < L; i++) if (decided[i] && isStop(canvas[i])) return i;
+    return -1;
+  };
+  let steps = 0;
+  while (steps < maxSteps) {
+    throwIfAborted(options.signal);
+    const logits = await model.forward(x, 1, T);
+    throwIfAborted(options.signal);
+    if (logits.length !== T * V) throw new Error(`the model gave ${logits.length} logits for ${T} positions x ${V} ids`);
+    const chosen: Array<[number, number]> = [];
+    let best = -1;
+    let bestPred = 0;
+    let bestConf = -Infinity;
+    for (let i = 0; i < L; i++) {
+      if (decided[i]) continue;
+      const [pred, conf] = pickRow(logits, (c0 + i) * V, V, forbidden);
+      if (conf >= tau) chosen.push([i, pred]);
+      if (conf > bestConf) { // strict: the leftmost maximum wins ties (np.argmax)
+        bestConf = conf;
+        best = i;
+        bestPred = pred;
+      }
+    }
+    if (chosen.length === 0) chosen.push([best, bestPred]);
+    for (const [i, pred] of chosen) {
+      canvas[i] = pred;
+      decided[i] = true;
+      x[c0 + i] = BigInt(pred);
+    }
+    steps++;
+    if (decided.every(Boolean)) break;
+    const stop = firstStop();
+    if (stop >= 0 && decided.slice(0, stop).every(Boolean)) break;
+  }
+  const stop = firstStop();
+  const end = stop < 0 ? L : stop;
+  const ids: number[] = [];
+  for (let i = 0; i < end; i++) if (decided[i]) ids.push(canvas[i]);
+  return { ids, filled: stop < 0, steps };
+}
+
+export interface AROptions {
+  specialIds?: SamplerIds;
+  signal?: AbortSignal;
+}
+
+/**
+ * Greedy PSM infill for an autoregressive model: `<|fim_prefix|> P <|fim_suffix|> S <|fim_middle|>`,
+ * then one token a step (lowest id on ties, MASK and FIM ids forbidden) until EOS or PAD (not
+ * included) or maxNew tokens. No KV cache: the graph has none (model.json graphs.full only).
+ */
+export async function arInfill(model: LogitsModel, prefix: readonly number[], suffix: readonly number[],
+  maxNew: number, options: AROptions = {}): Promise<ARResult> {
+  const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
+  const V = model.vocabSize;
+  const forbidden = forbiddenMask(V, sp);
+  const prompt = [sp.fimPrefix, ...prefix, sp.fimSuffix, ...suffix, sp.fimMiddle];
+  const x = new BigInt64Array(prompt.length + Math.max(0, maxNew));
+  prompt.forEach((id, i) => { x[i] = BigInt(id); });
+  let T = prompt.length;
+  const ids: number[] = [];
+  let steps = 0;
+  for (let n = 0; n < maxNew; n++) {
+    throwIfAborted(options.signal);
+    const logits = await model.forward(x.subarray(0, T), 1, T);
+    throwIfAborted(options.signal);
+    steps++;
+    if (logits.length !== T * V) throw new Error(`the model gave ${logits.length} logits for ${T} positions x ${V} ids`);
+    const [tok] = pickRow(logits, (T - 1) * V, V, forbidden);
+    if (tok === sp.eos || tok === sp.pad) return { ids, filled: false, steps };
+    ids.push(tok);
+    x[T++] = BigInt(tok);
+  }
+  return { ids, filled: true, steps };
+}

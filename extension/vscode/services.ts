@@ -1,0 +1,33 @@
+// The parts the adapter uses from the rest of the extension, as narrow interfaces, so that the
+// adapter can be tested with small fakes and the real modules are wired in one place (wiring.ts).
+// No vscode import.
+import type { IndexSummary, IndexOptions, IndexProgress } from '../corpus/types';
+
+export type { IndexSummary, IndexOptions, IndexProgress };
+
+export interface CompletionRequest {
+  prefix: string;
+  suffix: string;
+  languageId: string;
+}
+
+/** What the engine returns: the text to insert (or nothing). */
+export type CompletionResult = string | { text?: string; insertText?: string } | undefined | null;
+
+export interface EngineLike {
+  complete(request: CompletionRequest, signal: AbortSignal): Promise<CompletionResult>;
+  /** Swap to another run's model without dropping in-flight requests (optional). */
+  swap?(runDir: string): Promise<void>;
+  dispose?(): void | Promise<void>;
+}
+
+export interface Services {
+  indexWorkspace(root: string, runDir: string, options: IndexOptions, hooks: { onProgress?(p: IndexProgress): void; signal?: AbortSignal }): Promise<IndexSummary>;
+  loadEngine(runDir: string, options: { threads?: number }): Promise<EngineLike>;
+}
+
+export function completionText(result: CompletionResult): string {
+  if (!result) return '';
+  if (typeof result === 'string') return result;
+  return result.text ?? result.insertText ?? '';
+}

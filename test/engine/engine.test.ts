@@ -1,0 +1,139 @@
+// The orchestrator with a deterministic fake model: stages in order, canvas growth, cache,
+// cancellation mid-decode, disposal, evaluation through the same engine.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InfillEngine, evaluateTasks, type ReleasableModel } from '../../extension/engine/index';
+import { FakeModel, makeRun, tempDir, testTokenizer, type Rule } from './helpers';
+
+const { tok } = testTokenizer();
+
+/** An engine over a fake model built from `rule`; the fake is returned for call counts. */
+async function engineWith(rule: Rule, delayMs = 0, options = {}) {
+  const dir = makeRun(tempDir());
+  const models: FakeModel[] = [];
+  const engine = await InfillEngine.load(dir, {
+    ...options,
+    openModel: async (_path, meta): Promise<ReleasableModel> => {
+      const m = new FakeModel(meta.vocabSize, rule, delayMs);
+      models.push(m);
+      return m;
+    },
+  });
+  return { engine, models, dir };
+}
+
+/** Predicts `middle` (as token ids) in the canvas right after the prefix's tokens, then pad. */
+function middleRule(prefix: string, suffix: string, middle: string): Rule {
+  const p0 = tok.encode(prefix).length;
+  const sLen = tok.encode(suffix).length;
+  const target = tok.encode(middle);
+  return (ids, t) => {
+    if (t < p0 || t >= ids.length - sLen) return [];
+    const i = t - p0;
+    return [[i < target.length ? target[i] : 0, 12]];
+  };
+}
+
+test('complete runs context -> sampler -> postprocess and reports its figures', async () => {
+  const prefix = 'def add(a, b):\n    return ';
+  const suffix = '\n\nclass Box:\n';
+  const { engine } = await engineWith(middleRule(prefix, suffix, 'a + b\nprint(1)'));
+  const r = await engine.complete({ prefix, suffix });
+  assert.equal(r.text, 'a + b'); // single line: stopped at the line end
+  assert.equal(r.mode, 'line');
+  assert.equal(r.canvas, 16);
+  assert.equal(r.cached, false);
+  assert.ok(r.tokens > 0 && r.steps >= 1 && r.ms >= 0);
+  await engine.dispose();
+});
+
+test('the canvas grows (16 -> 32 -> 64) while the model fills it to the end', async () => {
+  const prefix = 'x = ';
+  const middle = 'a'.repeat(1) + ' + b'.repeat(12); // longer than 16 and 32 tokens
+  const n = tok.encode(middle).length;
+  assert.ok(n > 32 && n < 64, `middle has ${n} tokens`);
+  const { engine, models } = await engineWith(middleRule(prefix, '', middle));
+  const r = await engine.complete({ prefix, suffix: '' });
+  assert.equal(r.canvas, 64);
+  assert.equal(r.text, middle);
+  assert.equal(models[0].calls, 3); // one parallel step per canvas: 16, 32, 64
+  await engine.dispose();
+});
+
+test('a second identical request is served from the cache; typing through it too', async () => {
+  const prefix = 'y = ';
+  const { engine, models } = await engineWith(middleRule(prefix, '', 'foo(1)'));
+  const a = await engine.complete({ prefix, suffix: '' });
+  assert.equal(a.text, 'foo(1)');
+  const calls = models[0].calls;
+  const b = await engine.complete({ prefix, suffix: '' });
+  assert.deepEqual([b.text, b.cached], ['foo(1)', true]);
+  const c = await engine.complete({ prefix: prefix + 'foo', suffix: '' });
+  assert.deepEqual([c.text, c.cached], ['(1)', true]);
+  assert.equal(models[0].calls, calls);
+  await engine.dispose();
+});
+
+test('cancellation mid-decode rejects with AbortError and runs no further pass', async () => {
+  // Low confidence everywhere: one position a step, 16 steps if not cancelled.
+  const { engine, models } = await engineWith((ids, t) => [[100, 1]], 5);
+  const controller = new AbortController();
+  const pending = engine.complete({ prefix: 'z = ', suffix: '' }, controller.signal);
+  while (models[0].calls < 3) await new Promise((r) => setImmediate(r));
+  controller.abort();
+  await assert.rejects(pending, { name: 'AbortError' });
+  const calls = models[0].calls;
+  assert.ok(calls < 16, `${calls} passes`);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(models[0].calls, calls);
+  // An already aborted signal does nothing at all.
+  await assert.rejects(engine.complete({ prefix: 'q', suffix: '' }, controller.signal), { name: 'AbortError' });
+  await engine.dispose();
+});
+
+test('dispose waits for nothing, releases the model, and refuses later requests', async () => {
+  const { engine, models } = await engineWith((ids, t) => [[0, 12]]);
+  await engine.dispose();
+  assert.equal(models[0].released, true);
+  await assert.rejects(engine.complete({ prefix: 'a', suffix: '' }), /disposed/);
+});
+
+test('an autoregressive model is sampled with the AR sampler', async () => {
+  const dir = makeRun(tempDir(), { objective: 'autoregressive' });
+  const target = tok.encode('hello');
+  const rule: Rule = (ids, t) => {
+    const m = ids.indexOf(5);
+    if (t !== ids.length - 1 || t < m) return [];
+    const k = t - m;
+    return [[k < target.length ? target[k] : 1, 10]];
+  };
+  const engine = await InfillEngine.load(dir, { openModel: async (_p, meta) => new FakeModel(meta.vocabSize, rule) });
+  const r = await engine.complete({ prefix: 'say ', suffix: '' });
+  assert.equal(r.text, 'hello');
+  assert.equal(r.steps, target.length + 1);
+  await engine.dispose();
+});
+
+test('evaluateTasks scores exact match and edit similarity per kind, with the oracle length', async () => {
+  const prefix = 'def add(a, b):\n    return ';
+  const suffix = '\n';
+  const { engine, dir } = await engineWith(middleRule(prefix, suffix, 'a + b'));
+  const tasks = [
+    { id: '1', kind: 'line', prefix, middle: 'a + b', suffix },
+    { id: '2', kind: 'span', prefix, middle: 'a - b', suffix },
+  ];
+  writeFileSync(join(dir, 'eval.jsonl'), tasks.map((t) => JSON.stringify(t)).join('\n'));
+  const r = await evaluateTasks(engine, tasks, { oracleLength: true });
+  assert.equal(r.tasks, 2);
+  assert.equal(r.exact, 0.5);
+  assert.equal(r.by_kind.line.exact, 1);
+  assert.equal(r.by_kind.span.exact, 0);
+  assert.ok(Math.abs(r.by_kind.span.edit_sim - 0.8) < 1e-9);
+  assert.equal(r.raw_exact, 0.5);
+  assert.equal(r.samples.length, 2);
+  const free = await evaluateTasks(engine, tasks);
+  assert.equal(free.exact, 0.5);
+  await engine.dispose();
+});

@@ -1,0 +1,124 @@
+// The samplers with a deterministic fake model: the contract's invariants (docs/contracts.md).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { arInfill, diffusionInfill, pickRow, forbiddenMask, DEFAULT_SPECIAL_IDS } from '../../extension/engine/index';
+import { EOS, FakeModel, MASK, PAD, targetRule } from './helpers';
+
+const V = 300;
+const P = [10, 11, 12, 13];
+const S = [20, 21];
+
+test('pickRow forbids mask and fim ids and takes the lowest id on ties', () => {
+  const row = new Float32Array(V);
+  row[MASK] = 50; row[3] = 50; row[4] = 50; row[5] = 50; // forbidden, however large
+  row[40] = 7; row[30] = 7; // a tie: the lowest id wins
+  const [pred, conf] = pickRow(row, 0, V, forbiddenMask(V, DEFAULT_SPECIAL_IDS));
+  assert.equal(pred, 30);
+  assert.ok(conf > 0.4 && conf < 0.5, `conf ${conf}`);
+});
+
+test('diffusion infill writes the middle and stops at the pad', async () => {
+  const target = [40, 41, 42, 43, 44];
+  const model = new FakeModel(V, targetRule(P.length, S.length, target));
+  const r = await diffusionInfill(model, P, S, 16);
+  assert.deepEqual(r.ids, target);
+  assert.equal(r.filled, false);
+  assert.equal(r.steps, 1); // every position above tau: one parallel step
+});
+
+test('diffusion infill never emits mask or fim ids, even when the model prefers them', async () => {
+  const model = new FakeModel(V, (ids, t) => [[MASK, 30], [3, 30], [4, 30], [5, 30], [50 + (t % 7), 5]]);
+  const r = await diffusionInfill(model, P, S, 16);
+  assert.equal(r.ids.length, 16);
+  assert.ok(r.ids.every((id) => id > 5), `ids ${r.ids}`);
+  assert.equal(r.filled, true);
+});
+
+test('diffusion infill stops once everything left of a decided pad is decided', async () => {
+  // Position 3 is a confident pad; positions 0..2 are unsure (one a step); 4.. never decided.
+  const rule = (ids: number[], t: number): Array<[number, number]> => {
+    const i = t - P.length;
+    if (i < 0 || i >= 16) return [];
+    if (i === 3) return [[PAD, 12]];
+    if (i < 3) return [[60 + i, 4 - i * 0.5]];
+    return [[70, 1]];
+  };
+  const r = await diffusionInfill(new FakeModel(V, rule), P, S, 16);
+  assert.deepEqual(r.ids, [60, 61, 62]);
+  assert.equal(r.filled, false);
+  assert.equal(r.steps, 4); // pad in step 1, then 60, 61, 62 one by one (most confident first)
+});
+
+test('EOS ends the middle like PAD', async () => {
+  const model = new FakeModel(V, (ids, t) => (t === P.length + 2 ? [[EOS, 12]] : t >= P.length && t < P.length + 16 ? [[80, 12]] : []));
+  const r = await diffusionInfill(model, P, S, 16);
+  assert.deepEqual(r.ids, [80, 80]);
+});
+
+test('threshold 1 decodes one position a step, most confident first, leftmost on ties', async () => {
+  const order: number[] = [];
+  const rule = (ids: number[], t: number): Array<[number, number]> => {
+    const i = t - P.length;
+    if (i < 0 || i >= 8) return [];
+    return [[100 + i, i === 5 ? 6 : 3]]; // position 5 is the most confident, the rest tie
+  };
+  const model = new FakeModel(V, rule);
+  const forward = model.forward.bind(model);
+  model.forward = async (ids, b, s) => {
+    const decided = Array.from(ids.subarray(P.length, P.length + 8), Number).map((id, i) => (id !== MASK ? i : -1)).filter((i) => i >= 0);
+    for (const i of decided) if (!order.includes(i)) order.push(i);
+    return forward(ids, b, s);
+  };
+  const r = await diffusionInfill(model, P, S, 8, { threshold: 1 });
+  assert.equal(r.steps, 8);
+  assert.deepEqual(r.ids, [100, 101, 102, 103, 104, 105, 106, 107]);
+  assert.deepEqual(order, [5, 0, 1, 2, 3, 4, 6]); // as seen by the next forward pass
+});
+
+test('the same inputs give the same ids and steps', async () => {
+  const rule = (ids: number[], t: number): Array<[number, number]> => {
+    const left = ids[t - 1] ?? 0;
+    return [[(left * 7 + t) % 250 + 6, 2 + (t % 3)], [((left * 3) % 250) + 6, 2 + ((t + 1) % 3)]];
+  };
+  const a = await diffusionInfill(new FakeModel(V, rule), P, S, 16);
+  const b = await diffusionInfill(new FakeModel(V, rule), P, S, 16);
+  assert.deepEqual(a, b);
+  assert.ok(a.steps > 1);
+});
+
+test('max steps bounds the decoding; undecided positions are skipped', async () => {
+  const rule = (ids: number[], t: number): Array<[number, number]> => (t >= P.length && t < P.length + 6 ? [[90, 2]] : []);
+  const r = await diffusionInfill(new FakeModel(V, rule), P, S, 6, { maxSteps: 2 });
+  assert.equal(r.steps, 2);
+  assert.deepEqual(r.ids, [90, 90]);
+});
+
+test('an aborted signal stops the decoding between steps', async () => {
+  const controller = new AbortController();
+  const model = new FakeModel(V, (ids, t) => (t >= P.length && t < P.length + 16 ? [[90, 2]] : []));
+  const forward = model.forward.bind(model);
+  model.forward = async (ids, b, s) => {
+    if (model.calls === 2) controller.abort();
+    return forward(ids, b, s);
+  };
+  await assert.rejects(diffusionInfill(model, P, S, 16, { threshold: 1, signal: controller.signal }), { name: 'AbortError' });
+  assert.equal(model.calls, 3); // the third pass was running when the signal fired; no fourth
+});
+
+test('AR infill: greedy after <fim_middle>, stops at EOS, forbids mask and fim ids', async () => {
+  const target = [40, 41, 42];
+  const rule = (ids: number[], t: number): Array<[number, number]> => {
+    const m = ids.indexOf(DEFAULT_SPECIAL_IDS.fimMiddle);
+    if (t < m || t !== ids.length - 1) return [];
+    const k = t - m;
+    return [[MASK, 40], [3, 40], [k < target.length ? target[k] : EOS, 10]];
+  };
+  const model = new FakeModel(V, rule);
+  const r = await arInfill(model, P, S, 10);
+  assert.deepEqual(r.ids, target);
+  assert.equal(r.filled, false);
+  assert.equal(r.steps, 4);
+  const short = await arInfill(new FakeModel(V, rule), P, S, 2);
+  assert.deepEqual(short.ids, [40, 41]);
+  assert.equal(short.filled, true);
+});

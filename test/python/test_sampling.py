@@ -1,0 +1,125 @@
+import numpy as np
+import pytest
+import torch
+
+from trainer.model import build_model
+from trainer.objectives import EOS, FIM_MIDDLE, FIM_PREFIX, MASK, PAD
+from trainer.sampling import ar_infill, diffusion_infill, fit_context, model_logits_fn
+
+V = 20
+
+
+def table_fn(canvas_start, rows):
+    """logits_fn whose canvas logits are fixed rows (L, V); context positions get zeros."""
+    rows = np.asarray(rows, dtype=np.float32)
+
+    def fn(ids):
+        out = np.zeros((len(ids), V), dtype=np.float32)
+        out[canvas_start:canvas_start + len(rows)] = rows
+        return out
+    return fn
+
+
+def onehot(ids, hi=10.0):
+    r = np.zeros((len(ids), V), dtype=np.float32)
+    r[np.arange(len(ids)), ids] = hi
+    return r
+
+
+def test_the_sampler_never_emits_mask_or_fim_ids():
+    rows = onehot([MASK, FIM_PREFIX, FIM_MIDDLE, 9], hi=50.0)
+    rows[:, 7] = 1.0  # the best allowed id
+    ids, filled, _ = diffusion_infill(table_fn(2, rows), [10, 11], [12], 4)
+    assert ids == [7, 7, 7, 9] and filled
+    assert not set(ids) & {MASK, FIM_PREFIX, FIM_MIDDLE}
+
+
+def test_the_sampler_stops_at_the_first_pad_and_reports_not_filled():
+    ids, filled, steps = diffusion_infill(table_fn(1, onehot([8, 9, PAD, 10, 11, 12])), [6], [], 6)
+    assert ids == [8, 9] and filled is False
+    assert steps == 1  # all confident: decided in one step
+
+
+def test_the_sampler_stops_early_once_everything_left_of_a_pad_is_decided():
+    rows = onehot([8, PAD, 10, 11])
+    rows[2:] = 0.0  # unsure right of the pad: those never need deciding
+    ids, filled, steps = diffusion_infill(table_fn(0, rows), [], [], 4)
+    assert (ids, filled, steps) == ([8], False, 1)
+
+
+def test_eos_ends_the_middle_like_pad():
+    ids, filled, _ = diffusion_infill(table_fn(0, onehot([8, EOS, 9])), [], [], 3)
+    assert ids == [8] and not filled
+
+
+def test_threshold_one_decodes_one_token_a_step():
+    rows = onehot([8, 9, 10, 11, 12], hi=30.0)  # p ~= 1 but < 1.0 in float32? make sure: conf < 1
+    rows += np.linspace(0, 1, V, dtype=np.float32)  # distinct, < 1.0 confidences
+    rows[:, 8:13] -= 25.0  # lower confidence so that no p rounds to exactly 1.0
+    fn = table_fn(0, rows)
+    ids1, _, steps = diffusion_infill(fn, [], [], 5, threshold=1.0)
+    assert steps == 5
+    ids9, _, steps9 = diffusion_infill(fn, [], [], 5, threshold=0.0)
+    assert steps9 == 1 and ids1 == ids9
+
+
+def test_ties_go_to_the_lowest_id_and_the_leftmost_position():
+    rows = np.zeros((3, V), dtype=np.float32)
+    rows[:, 7] = rows[:, 9] = 2.0  # equal logits for 7 and 9 everywhere: equal confidences too
+    calls = []
+
+    def fn(ids):
+        calls.append(list(ids))
+        return table_fn(0, rows)(ids)
+    ids, _, steps = diffusion_infill(fn, [], [], 3, threshold=0.99)
+    assert ids == [7, 7, 7] and steps == 3
+    assert calls[1][:3] == [7, MASK, MASK]  # the leftmost was decided first
+
+
+def test_max_steps_bounds_the_forward_passes():
+    rows = np.zeros((4, V), dtype=np.float32)
+    rows[:, 8] = 1.0
+    ids, _, steps = diffusion_infill(table_fn(0, rows), [], [], 4, threshold=0.99, max_steps=2)
+    assert steps == 2 and ids == [8, 8]  # undecided positions are skipped
+
+
+def test_diffusion_sampling_with_a_real_model_is_deterministic():
+    torch.manual_seed(0)
+    model = build_model("nano", 262, causal=False).eval()
+    fn = model_logits_fn(model, "cpu")
+    a = diffusion_infill(fn, [10, 20, 30], [40, 50], 16, 0.9)
+    b = diffusion_infill(fn, [10, 20, 30], [40, 50], 16, 0.9)
+    assert a == b
+    assert MASK not in a[0]
+
+
+def test_ar_sampler_stops_at_eos_and_excludes_it():
+    seq = iter([9, 10, EOS, 11])
+
+    def fn(ids):
+        out = np.zeros((len(ids), V), dtype=np.float32)
+        out[-1, next(seq)] = 5.0
+        out[-1, MASK] = 50.0  # forbidden
+        return out
+    assert ar_infill(fn, [6], [7], 10) == [9, 10]
+
+
+def test_ar_sampler_prompt_is_psm_and_respects_max_new():
+    seen = []
+
+    def fn(ids):
+        seen.append(list(ids))
+        out = np.zeros((len(ids), V), dtype=np.float32)
+        out[-1, 12] = 1.0
+        return out
+    assert ar_infill(fn, [6, 7], [8], 3) == [12, 12, 12]
+    assert seen[0] == [3, 6, 7, 4, 8, 5]
+
+
+@pytest.mark.parametrize("p,s,room", [(10, 10, 30), (10, 10, 8), (2, 20, 10), (20, 2, 10), (5, 5, 0)])
+def test_fit_context_trims_the_far_ends_to_the_room(p, s, room):
+    P, S = list(range(p)), list(range(100, 100 + s))
+    P2, S2 = fit_context(P, S, room)
+    assert len(P2) + len(S2) <= room or (len(P2) == p and len(S2) == s)
+    assert P2 == P[len(P) - len(P2):] and S2 == S[:len(S2)]
+    assert len(P2) + len(S2) == min(room, p + s)

@@ -1,0 +1,99 @@
+"""Real training on the CPU: a tiny model learns a tiny corpus, and a killed run resumes to the
+same result as an unkilled one."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import torch
+
+from conftest import ROOT, events_of, make_corpus, run_trainer
+from trainer.checkpoint import load_checkpoint
+
+# Middles of 15 bytes: the oracle canvas (15 + 1 pad) is also the engine's 16, as in training.
+DOC = "def add(a, b):\n    return a+b\n\ndef mul(a, b):\n    return a*b\n"
+
+
+def test_a_tiny_model_overfits_a_tiny_corpus_and_its_infill_exact_match_rises(tmp_path):
+    run = make_corpus(tmp_path / "run", docs=[DOC] * 8)
+    r = run_trainer(["train", run, "--preset", "nano", "--seq-len", "48", "--batch-size", "16", "--lr", "5e-3",
+                     "--max-steps", "500", "--eval-every", "100", "--eval-tasks", "4", "--device", "cpu",
+                     "--no-export", "--no-engine-length", "--seed", "0"], timeout=170)
+    assert r.returncode == 0, r.stderr[-2000:]
+    ev = events_of(r.stdout)
+    evals = [e for e in ev if e["type"] == "eval"]
+    steps = [e for e in ev if e["type"] == "step"]
+    assert steps[-1]["loss"] < steps[0]["loss"] / 2
+    assert evals[0]["infill_exact"] == 0.0
+    assert max(e["infill_exact"] for e in evals) >= 0.5, [(e["step"], e["infill_exact"], e["samples"][0]["got"]) for e in evals]
+    assert evals[-1]["infill_edit_sim"] > evals[0]["infill_edit_sim"]
+    best = ev[-1]["best"]
+    assert ev[-1]["type"] == "done" and best["infill_exact"] == max(e["infill_exact"] for e in evals)
+
+
+ARGS = ["--preset", "nano", "--seq-len", "32", "--batch-size", "4", "--max-steps", "60", "--eval-every", "20",
+        "--checkpoint-every", "10", "--eval-tasks", "2", "--device", "cpu", "--no-export", "--seed", "3",
+        "--log-every", "1"]
+
+
+def final_state(run):
+    return load_checkpoint(os.path.join(run, "checkpoints", "last.pt"))
+
+
+def test_a_run_killed_mid_way_resumes_to_the_same_weights_and_metrics(tmp_path):
+    ref = make_corpus(tmp_path / "ref")
+    r = run_trainer(["train", ref, *ARGS])
+    assert r.returncode == 0, r.stderr[-2000:]
+    ref_events = events_of(r.stdout)
+
+    run = make_corpus(tmp_path / "killed")
+    p = subprocess.Popen([sys.executable, "-m", "trainer", "train", run, *ARGS], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    killed_at = None
+    try:
+        for line in p.stdout:
+            e = json.loads(line)
+            if e["type"] == "step" and e["step"] == 25:  # between checkpoints 20 and 30
+                p.send_signal(signal.SIGKILL)
+                killed_at = e["step"]
+                break
+    finally:
+        p.kill()
+        p.wait()
+    assert killed_at is not None
+    assert final_state(run)["train_state"]["step"] in (20, 30)
+
+    r = run_trainer(["train", run, *ARGS, "--resume"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    ev = events_of(r.stdout)
+    assert ev[0]["type"] == "start" and ev[0]["resumed_from_step"] in (20, 30)
+    a, b = final_state(ref), final_state(run)
+    assert a["train_state"]["step"] == b["train_state"]["step"] == 60
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    strip = lambda e: {k: v for k, v in e.items() if k not in ("time", "elapsed_s")}
+    assert [strip(e) for e in ref_events if e["type"] == "eval"][-1] == [strip(e) for e in ev if e["type"] == "eval"][-1]
+    assert strip(ref_events[-1]) == strip(ev[-1])
+    assert ref_events[-1]["best_step"] == ev[-1]["best_step"]
+
+
+def test_two_process_data_parallel_training_writes_from_rank_zero_only(tmp_path):
+    """torchrun's environment by hand (gloo on the CPU): rank 1 stays silent, rank 0 reports."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    run = make_corpus(tmp_path / "ddp")
+    procs = []
+    for rank in (0, 1):
+        env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank),
+                   LOCAL_RANK=str(rank), PYTHONDONTWRITEBYTECODE="1")
+        procs.append(subprocess.Popen([sys.executable, "-m", "trainer", "train", run, *ARGS[:6], "--max-steps", "4",
+                                       "--eval-every", "2", "--eval-tasks", "1", "--device", "cpu", "--no-export"],
+                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+    ev0, ev1 = events_of(outs[0][0]), events_of(outs[1][0])
+    assert ev1 == []
+    assert ev0[0]["world_size"] == 2 and ev0[-1]["type"] == "done" and ev0[-1]["tokens"] == 4 * 2 * 4 * 32

@@ -1,0 +1,375 @@
+// The VS Code adapter under a small fake `vscode` module (fakeVscode.ts), with fake indexer and
+// engine services but real processes for Python discovery (a fake doctor) and the trainer (the
+// fake trainer script of test/training).
+import './useFakeVscode';
+import { test, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { fake, fakeContext, fakeDocument, CancellationTokenSource, Position, Uri, InlineCompletionTriggerKind, workspace as fakeWorkspace, type FakePanel } from './fakeVscode';
+import { activateWith, type RepoDiffusion } from '../../extension/vscode/activate';
+import { launchTrainer, type LaunchOptions } from '../../extension/training/launcher';
+import type { CompletionRequest, EngineLike, Services } from '../../extension/vscode/services';
+import { contentSecurityPolicy } from '../../extension/vscode/webviewHtml';
+import { tokenToSignal } from '../../extension/vscode/cancellation';
+
+const REPO = join(__dirname, '..', '..');
+const FIXTURES = join(__dirname, '..', 'training', 'fixtures');
+const FAKE_TRAINER = join(FIXTURES, 'fakeTrainer.mjs');
+const FIXTURE_RUN = join(FIXTURES, 'runs', '2026-11-27T06-00-00-000Z');
+const PY = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'pass']).status === 0)!;
+process.env.FAKE_DOCTOR = 'ok';
+process.env.PYTHONDONTWRITEBYTECODE = '1';
+
+interface Calls {
+  index: Array<{ root: string; runDir: string }>;
+  load: string[];
+  complete: Array<{ request: CompletionRequest; signal: AbortSignal }>;
+}
+
+/** An engine whose completions wait until the test releases them (or the signal aborts). */
+function fakeEngine(calls: Calls, answer = 'return x'): EngineLike & { release(): void } {
+  let release = () => {};
+  return {
+    release: () => release(),
+    complete(request, signal) {
+      calls.complete.push({ request, signal });
+      return new Promise((resolve, reject) => {
+        release = () => resolve({ text: answer });
+        signal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), { once: true });
+      });
+    },
+  };
+}
+
+function setup(opts: { trusted?: boolean; engine?: EngineLike; launchMode?: string; storage?: boolean } = {}) {
+  fake.reset();
+  fakeWorkspace.isTrusted = opts.trusted ?? true;
+  const ws = mkdtempSync(join(tmpdir(), 'rd-ws-'));
+  fakeWorkspace.workspaceFolders = [{ uri: Uri.file(ws), name: 'ws', index: 0 }];
+  const storage = mkdtempSync(join(tmpdir(), 'rd-storage-'));
+  const context = fakeContext(REPO, opts.storage === false ? undefined : storage, mkdtempSync(join(tmpdir(), 'rd-global-')));
+  const calls: Calls = { index: [], load: [], complete: [] };
+  const services: Services = {
+    async indexWorkspace(root, runDir, _options, hooks) {
+      calls.index.push({ root, runDir });
+      hooks.onProgress?.({ phase: 'scan', filesDone: 1, filesTotal: 3, bytesDone: 0, bytesTotal: 0 });
+      if (hooks.signal?.aborted) throw Object.assign(new Error('indexing aborted'), { name: 'AbortError' });
+      await new Promise((r) => setTimeout(r, 5));
+      if (hooks.signal?.aborted) throw Object.assign(new Error('indexing aborted'), { name: 'AbortError' });
+      mkdirSync(runDir, { recursive: true });
+      cpSync(join(FIXTURE_RUN, 'corpus'), join(runDir, 'corpus'), { recursive: true });
+      return {
+        corpusDir: join(runDir, 'corpus'), filesSeen: 6, filesKept: 3, trainFiles: 2, valFiles: 1, trainTokens: 1000, valTokens: 100, evalTasks: 90,
+        vocabSize: 8192, corpusSha256: 'x', scrubbed: {}, duplicates: { exact: 1, near: 1 }, skipped: {}, notes: ['tiny corpus'], timings: {},
+      };
+    },
+    async loadEngine(runDir) {
+      calls.load.push(runDir);
+      return opts.engine ?? fakeEngine(calls);
+    },
+  };
+  const launch = (o: LaunchOptions) => launchTrainer({ ...o, python: process.execPath, argvOverride: [FAKE_TRAINER, opts.launchMode ?? 'normal', o.runDir] });
+  const ext = activateWith(context as unknown as vscode.ExtensionContext, services, { trainerRoot: join(FIXTURES, 'fakeroot'), pythonDefaults: [PY], launch });
+  const provider = fake.providers[0].provider as vscode.InlineCompletionItemProvider;
+  return { ext, context, calls, provider, storage };
+}
+
+function complete(provider: vscode.InlineCompletionItemProvider, token = new CancellationTokenSource().token, doc = fakeDocument('def f(x):\n    \n', 'python'), trigger = InlineCompletionTriggerKind.Automatic) {
+  return Promise.resolve(
+    provider.provideInlineCompletionItems(doc as unknown as vscode.TextDocument, new Position(1, 4) as vscode.Position, { triggerKind: trigger, selectedCompletionInfo: undefined } as vscode.InlineCompletionContext, token as vscode.CancellationToken),
+  );
+}
+
+async function waitFor(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!pred()) {
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const status = () => fake.statusItems[0] as { text: string; command: string; visible: boolean };
+
+beforeEach(() => {
+  fake.config.set('repoDiffusion.suggestions.debounceMs', 5);
+});
+
+test('activation registers every command of the manifest, one provider for all files, and a panel serializer', () => {
+  const { ext } = setup();
+  const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+  const declared = manifest.contributes.commands.map((c: { command: string }) => c.command).sort();
+  assert.deepEqual([...fake.commands.keys()].sort(), declared);
+  assert.deepEqual(fake.providers[0].selector, { pattern: '**' });
+  assert.ok(fake.serializers.has('repoDiffusion.training'));
+  assert.equal(status().visible, true);
+  ext.dispose();
+  assert.equal(fake.commands.size, 0, 'commands are disposed with the extension');
+  assert.equal(fake.providers.length, 0);
+});
+
+test('an untrusted workspace refuses to train, with a message saying why, and indexes nothing', async () => {
+  const { ext, calls } = setup({ trusted: false });
+  fake.answers.push('Manage Workspace Trust');
+  await vscode.commands.executeCommand('repoDiffusion.train');
+  const err = fake.shown.find((s) => s.kind === 'error');
+  assert.ok(err, 'an error was shown');
+  assert.match(err!.message, /untrusted workspace/);
+  assert.deepEqual(err!.items, ['Manage Workspace Trust']);
+  assert.equal(calls.index.length, 0);
+  await waitFor(() => fake.executed.some((e) => e.id === 'workbench.trust.manage'), 'trust command');
+  assert.match(status().text, /Repo Diffusion/);
+  assert.equal(status().command, 'workbench.trust.manage');
+  ext.dispose();
+});
+
+test('without a model the provider returns nothing, shows no message, and the status bar holds the one hint', async () => {
+  const { ext, calls } = setup();
+  const result = await complete(fakeProvider());
+  assert.equal(result, undefined);
+  assert.equal(calls.complete.length, 0);
+  assert.equal(fake.shown.length, 0);
+  assert.match(status().text, /no model/);
+  assert.equal(status().command, 'repoDiffusion.train');
+  ext.dispose();
+});
+
+function fakeProvider(): vscode.InlineCompletionItemProvider {
+  return fake.providers[0].provider;
+}
+
+test('with a model the provider sends prefix, suffix and language and returns the text at the cursor', async () => {
+  const { ext, calls } = setup();
+  await ext.activateModel(FIXTURE_RUN);
+  assert.match(status().text, /RD: small 21M · 48\.0%|RD: small/);
+  const pending = complete(fakeProvider());
+  await waitFor(() => calls.complete.length === 1, 'engine call');
+  assert.deepEqual(calls.complete[0].request, { prefix: 'def f(x):\n    ', suffix: '\n', languageId: 'python' });
+  (ext.engine as ReturnType<typeof fakeEngine>).release();
+  const items = (await pending) as vscode.InlineCompletionItem[];
+  assert.equal(items.length, 1);
+  assert.equal(items[0].insertText, 'return x');
+  ext.dispose();
+});
+
+test('cancelling the request token aborts the engine signal and the provider returns quietly', async () => {
+  const { ext, calls } = setup();
+  await ext.activateModel(FIXTURE_RUN);
+  const cts = new CancellationTokenSource();
+  const pending = complete(fakeProvider(), cts.token);
+  await waitFor(() => calls.complete.length === 1, 'engine call');
+  const { signal } = calls.complete[0];
+  assert.equal(signal.aborted, false);
+  cts.cancel();
+  assert.equal(signal.aborted, true);
+  assert.equal(await pending, undefined);
+  assert.equal(fake.shown.length, 0, 'a cancelled completion is not an error');
+  ext.dispose();
+});
+
+test('a newer request cancels the one still running', async () => {
+  const { ext, calls } = setup();
+  await ext.activateModel(FIXTURE_RUN);
+  const first = complete(fakeProvider());
+  await waitFor(() => calls.complete.length === 1, 'first engine call');
+  const second = complete(fakeProvider());
+  assert.equal(calls.complete[0].signal.aborted, true);
+  assert.equal(await first, undefined);
+  await waitFor(() => calls.complete.length === 2, 'second engine call');
+  (ext.engine as ReturnType<typeof fakeEngine>).release();
+  assert.equal(((await second) as vscode.InlineCompletionItem[])[0].insertText, 'return x');
+  ext.dispose();
+});
+
+test('a request cancelled during the debounce never reaches the engine', async () => {
+  const { ext, calls } = setup();
+  fake.config.set('repoDiffusion.suggestions.debounceMs', 200);
+  await ext.activateModel(FIXTURE_RUN);
+  const cts = new CancellationTokenSource();
+  const pending = complete(fakeProvider(), cts.token);
+  setTimeout(() => cts.cancel(), 10);
+  assert.equal(await pending, undefined);
+  assert.equal(calls.complete.length, 0);
+  ext.dispose();
+});
+
+test('a CancellationToken already cancelled gives an aborted signal', () => {
+  const cts = new CancellationTokenSource();
+  cts.cancel();
+  assert.equal(tokenToSignal(cts.token as vscode.CancellationToken).signal.aborted, true);
+});
+
+test('toggle turns suggestions off and on: the setting, the provider and the status bar follow', async () => {
+  const { ext, calls } = setup();
+  await ext.activateModel(FIXTURE_RUN);
+  await vscode.commands.executeCommand('repoDiffusion.toggleSuggestions');
+  assert.equal(fake.config.get('repoDiffusion.suggestions.enabled'), false);
+  assert.match(status().text, /RD: off/);
+  assert.equal(await complete(fakeProvider()), undefined);
+  assert.equal(calls.complete.length, 0);
+  await vscode.commands.executeCommand('repoDiffusion.toggleSuggestions');
+  assert.equal(fake.config.get('repoDiffusion.suggestions.enabled'), true);
+  assert.doesNotMatch(status().text, /RD: off/);
+  ext.dispose();
+});
+
+test('a language in disabledLanguages gets no suggestions', async () => {
+  const { ext, calls } = setup();
+  await ext.activateModel(FIXTURE_RUN);
+  fake.config.set('repoDiffusion.suggestions.disabledLanguages', ['python']);
+  assert.equal(await complete(fakeProvider()), undefined);
+  assert.equal(calls.complete.length, 0);
+  ext.dispose();
+});
+
+test('an engine error is shown once, however often it happens', async () => {
+  const failing: EngineLike = { complete: async () => Promise.reject(new Error('model.json format 2 is not supported')) };
+  const { ext } = setup({ engine: failing });
+  await ext.activateModel(FIXTURE_RUN);
+  await complete(fakeProvider(), undefined, undefined, InlineCompletionTriggerKind.Invoke);
+  await complete(fakeProvider(), undefined, undefined, InlineCompletionTriggerKind.Invoke);
+  const errors = fake.shown.filter((s) => s.kind === 'error');
+  assert.equal(errors.length, 1);
+  assert.match(errors[0].message, /format 2/);
+  assert.equal(fake.outputs[0].lines.filter((l) => /format 2/.test(l)).length, 2, 'every occurrence is logged');
+  ext.dispose();
+});
+
+test('no Python with torch: one message with actions to pick an interpreter or set up the environment', async () => {
+  const { ext, calls } = setup();
+  process.env.FAKE_DOCTOR = 'notorch';
+  try {
+    await vscode.commands.executeCommand('repoDiffusion.train');
+  } finally {
+    process.env.FAKE_DOCTOR = 'ok';
+  }
+  const errors = fake.shown.filter((s) => s.kind === 'error');
+  assert.equal(errors.length, 1);
+  assert.match(errors[0].message, /no Python with PyTorch found/);
+  assert.deepEqual(errors[0].items, ['Pick Interpreter…', 'Set Up Training Environment', 'Show Log']);
+  assert.equal(calls.index.length, 0);
+  assert.ok(fake.outputs[0].lines.some((l) => /missing: torch, numpy/.test(l)));
+  ext.dispose();
+});
+
+test('train: finds Python, indexes, launches, streams to the panel, and serves the exported model', async () => {
+  const { ext, calls } = setup();
+  const ok = await (ext as RepoDiffusion).train();
+  assert.equal(ok, true);
+  assert.equal(calls.index.length, 1);
+  const runDir = calls.index[0].runDir;
+  assert.ok(runDir.startsWith(join((ext.context.storageUri as Uri).fsPath, 'runs')));
+  assert.ok(fake.shown.some((s) => s.kind === 'info' && /cuda: NVIDIA H100/.test(s.message)), 'the device is shown');
+  await waitFor(() => ext.controller!.state.training === false && calls.load.length === 1, 'the run to finish and the model to load');
+  assert.equal(calls.load[0], runDir);
+  assert.equal(ext.controller!.state.current!.phase, 'done');
+  assert.equal(ext.controller!.state.corpus!.notes![0], 'tiny corpus');
+  const panel = fake.panels[0] as FakePanel;
+  assert.equal(panel.viewType, 'repoDiffusion.training');
+  assert.ok(panel.posted.some((m) => m.type === 'state' && m.state.current?.runId === runDir.split('/').pop()));
+  assert.ok(panel.posted.some((m) => m.type === 'patch' && m.patch.indexing?.phase === 'scan'));
+  await waitFor(() => panel.posted.some((m) => m.type === 'events'), 'events');
+  assert.match(status().text, /sparkle/);
+  assert.ok(fake.outputs[0].lines.some((l) => l.includes('fake trainer: mode normal')), "trainer stderr reaches the output channel");
+  // The page reloads (hidden then shown): it asks, and gets the whole state again.
+  const before = panel.posted.length;
+  panel.send({ type: 'ready' });
+  assert.equal(panel.posted.length, before + 1);
+  assert.equal(panel.posted[before].type, 'state');
+  assert.equal(panel.posted[before].state.current.phase, 'done');
+  ext.dispose();
+});
+
+test('cancelling indexing removes the run folder and launches nothing', async () => {
+  const { ext, calls } = setup();
+  fake.cancelProgress = true;
+  assert.equal(await ext.train(), false);
+  assert.equal(calls.index.length, 1);
+  assert.equal(existsSync(calls.index[0].runDir), false);
+  assert.ok(fake.shown.some((s) => /indexing cancelled/.test(s.message)));
+  assert.equal(ext.controller!.state.training, false);
+  ext.dispose();
+});
+
+test('a crashed run is reported with Show Log and Resume', async () => {
+  const { ext } = setup({ launchMode: 'crash' });
+  await ext.train();
+  await waitFor(() => fake.shown.some((s) => s.kind === 'error'), 'the crash message');
+  const err = fake.shown.find((s) => s.kind === 'error')!;
+  assert.match(err.message, /training crashed: .*CUDA out of memory/);
+  assert.deepEqual(err.items, ['Show Log', 'Resume']);
+  ext.dispose();
+});
+
+test('the panel page has a nonce CSP and loads only from dist/', async () => {
+  const { ext } = setup();
+  await vscode.commands.executeCommand('repoDiffusion.showTraining');
+  const panel = fake.panels[0] as FakePanel;
+  assert.deepEqual(panel.options.localResourceRoots.map((u: Uri) => u.fsPath), [join(REPO, 'dist')]);
+  assert.equal(panel.options.enableScripts, true);
+  const html: string = panel.webview.html;
+  const nonce = /nonce="([^"]+)"/.exec(html)![1];
+  assert.ok(nonce.length >= 16);
+  assert.ok(html.includes(contentSecurityPolicy('https://fake.vscode-cdn.net', nonce)));
+  assert.ok(html.includes(`src="https://fake.vscode-cdn.net${join(REPO, 'dist', 'webview.js')}"`));
+  assert.doesNotMatch(html, /unsafe-inline|unsafe-eval|https?:\/\/(?!fake\.vscode-cdn\.net)/);
+  // Showing again reveals the same panel.
+  await vscode.commands.executeCommand('repoDiffusion.showTraining');
+  assert.equal(fake.panels.length, 1);
+  ext.dispose();
+  assert.equal(panel.disposed, true);
+});
+
+test('the webview cannot make the host load a model from outside the runs folder', async () => {
+  const { ext, calls } = setup();
+  await vscode.commands.executeCommand('repoDiffusion.showTraining');
+  const panel = fake.panels[0] as FakePanel;
+  panel.send({ type: 'activateRun', runId: '../../etc' });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(calls.load.length, 0);
+  ext.dispose();
+});
+
+test('after a reload, a restored panel replays the newest run from disk', async () => {
+  const { ext, storage } = setup();
+  cpSync(join(FIXTURES, 'runs'), join(storage, 'runs'), { recursive: true });
+  const panel = vscode.window.createWebviewPanel('repoDiffusion.training', 'x', 1, {}) as unknown as FakePanel;
+  await fake.serializers.get('repoDiffusion.training').deserializeWebviewPanel(panel, undefined);
+  const state = panel.posted.filter((m) => m.type === 'state').pop();
+  assert.equal(state.state.current.runId, '2026-11-27T06-00-00-000Z');
+  assert.equal(state.state.comparison.objective, 'autoregressive');
+  assert.equal(state.state.runs.length, 2);
+  ext.dispose();
+});
+
+test('with no folder open, training says to open one', async () => {
+  const { ext } = setup({ storage: false });
+  await vscode.commands.executeCommand('repoDiffusion.train');
+  assert.ok(fake.shown.some((s) => s.kind === 'error' && /open a folder/.test(s.message)));
+  ext.dispose();
+});
+
+test('context keys follow training and the model, for the manifest when-clauses', async () => {
+  const { ext } = setup();
+  const last = (key: string) => fake.executed.filter((e) => e.id === 'setContext' && e.args[0] === key).pop()?.args[1];
+  assert.equal(last('repoDiffusion.training'), false);
+  assert.equal(last('repoDiffusion.hasModel'), false);
+  await ext.activateModel(FIXTURE_RUN);
+  assert.equal(last('repoDiffusion.hasModel'), true);
+  ext.dispose();
+});
+
+test('a second Train while the first is still looking for Python starts nothing', async () => {
+  const { ext, calls } = setup();
+  const first = ext.train();
+  const second = await ext.train();
+  assert.equal(second, false);
+  assert.ok(fake.shown.some((s) => /already in progress/.test(s.message)));
+  assert.equal(await first, true);
+  await waitFor(() => ext.controller!.state.training === false, 'the run to end');
+  assert.equal(calls.index.length, 1);
+  ext.dispose();
+});

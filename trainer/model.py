@@ -1,0 +1,211 @@
+"""The network: a small Llama-style transformer, in one file, read top to bottom.
+
+RMSNorm, rotary positions (cos/sin tables, no complex numbers), SwiGLU MLP, tied input/output
+embeddings, no biases. The same network serves both objectives: bidirectional attention for
+masked diffusion, a causal mask for the autoregressive baseline (`ModelConfig.causal`).
+
+It knows nothing of tokenization, masking or losses (see objectives.py): it maps ids to logits.
+
+ONNX: `model.exporting = True` switches attention to plain matmul + softmax (torch 1.13 has no
+`scaled_dot_product_attention`, and the exporter has no op for it at opset 17 anyway), so that
+`torch.onnx.export` at opset 17 with dynamic batch and sequence axes works on torch 1.13 and 2.x.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 8192  # token ids 0..vocab_size-1 (6 specials, 256 bytes, then BPE merges)
+    d_model: int = 256  # width of the residual stream
+    n_layers: int = 4  # transformer blocks
+    n_heads: int = 4  # attention heads; head_dim = d_model // n_heads
+    d_ff: int = 688  # SwiGLU hidden width (~8/3 d_model, rounded to a multiple of 16)
+    max_seq_len: int = 256  # longest sequence the rotary tables cover
+    causal: bool = False  # False: bidirectional (diffusion); True: causal (autoregressive)
+    rope_base: float = 10000.0  # rotary base frequency (RoFormer, Su et al. 2021)
+    norm_eps: float = 1e-5  # RMSNorm epsilon
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# Presets (parameter counts with an 8192-token vocabulary; see docs/trainer.md for the table).
+# `nano` is for tests and smoke runs only.
+PRESETS = {
+    "nano": dict(d_model=128, n_layers=2, n_heads=4, d_ff=352, max_seq_len=128),
+    "tiny": dict(d_model=256, n_layers=4, n_heads=4, d_ff=688, max_seq_len=256),  # ~5M
+    "small": dict(d_model=512, n_layers=8, n_heads=8, d_ff=1376, max_seq_len=512),  # ~30M
+    "base": dict(d_model=768, n_layers=16, n_heads=12, d_ff=2048, max_seq_len=1024),  # ~120M
+    "large": dict(d_model=1024, n_layers=30, n_heads=16, d_ff=2816, max_seq_len=1024),  # ~395M
+}
+
+
+class RMSNorm(nn.Module):
+    """x / rms(x) * weight (Zhang & Sennrich 2019); no bias, no mean subtraction."""
+
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):  # (B, T, C) -> (B, T, C)
+        xf = x.float()
+        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return xf.type_as(x) * self.weight
+
+
+def rotary_tables(head_dim: int, max_seq_len: int, base: float):
+    """cos, sin tables, each (max_seq_len, head_dim // 2), for the half-split rotary form."""
+    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    angles = torch.outer(torch.arange(max_seq_len, dtype=torch.float32), inv_freq)
+    return angles.cos(), angles.sin()
+
+
+def apply_rotary(x, cos, sin):
+    """Rotate pairs (x1_i, x2_i) of the two halves of each head by angle pos * freq_i.
+
+    x: (B, H, T, D); cos, sin: (T, D/2). Real arithmetic only (ONNX-friendly)."""
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).type_as(x)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        assert cfg.d_model % cfg.n_heads == 0, f"d_model {cfg.d_model} not divisible by n_heads {cfg.n_heads}"
+        self.n_heads = cfg.n_heads
+        self.head_dim = cfg.d_model // cfg.n_heads
+        assert self.head_dim % 2 == 0, f"head_dim {self.head_dim} must be even for rotary"
+        self.causal = cfg.causal
+        self.d_model = cfg.d_model
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=False)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
+
+    def forward(self, x, cos, sin, causal_mask, exporting: bool):  # (B, T, C) -> (B, T, C)
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(self.d_model, dim=2)  # 3 x (B, T, C); a constant split for ONNX
+        # (B, T, C) -> (B, H, T, D)
+        q = q.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        k = k.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        v = v.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        if HAS_SDPA and not exporting:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)  # fused when possible
+        else:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))  # (B, H, T, T)
+            if self.causal:
+                att = att + causal_mask  # 0 on and below the diagonal, -inf above
+            att = torch.softmax(att.float(), dim=-1).type_as(v)
+            y = att @ v  # (B, H, T, D)
+        y = y.transpose(1, 2).reshape(B, T, C)
+        return self.proj(y)
+
+
+class SwiGLU(nn.Module):
+    """silu(x W_gate) * (x W_up), then W_down (Shazeer 2020)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.gate_up = nn.Linear(cfg.d_model, 2 * cfg.d_ff, bias=False)
+        self.down = nn.Linear(cfg.d_ff, cfg.d_model, bias=False)
+
+    def forward(self, x):  # (B, T, C) -> (B, T, C)
+        gate, up = self.gate_up(x).chunk(2, dim=-1)  # 2 x (B, T, d_ff)
+        return self.down(F.silu(gate) * up)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.norm1 = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.attn = Attention(cfg)
+        self.norm2 = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.mlp = SwiGLU(cfg)
+
+    def forward(self, x, cos, sin, causal_mask, exporting: bool):  # (B, T, C) -> (B, T, C)
+        x = x + self.attn(self.norm1(x), cos, sin, causal_mask, exporting)
+        return x + self.mlp(self.norm2(x))
+
+
+class Transformer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.exporting = False  # True while torch.onnx.export traces the model
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layers)])
+        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        cos, sin = rotary_tables(cfg.d_model // cfg.n_heads, cfg.max_seq_len, cfg.rope_base)
+        self.register_buffer("rope_cos", cos, persistent=False)  # (max_seq_len, head_dim/2)
+        self.register_buffer("rope_sin", sin, persistent=False)
+        # additive float mask, not bool: gloo (CPU DDP) cannot broadcast bool buffers
+        mask = torch.full((cfg.max_seq_len, cfg.max_seq_len), float("-inf")).triu(1)
+        self.register_buffer("causal_mask", mask, persistent=False)  # (T, T): -inf above the diagonal
+        self.apply(self._init_weights)
+        # GPT-2 style: scale the residual output projections by 1/sqrt(2 * n_layers)
+        for name, p in self.named_parameters():
+            if name.endswith("proj.weight") or name.endswith("down.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layers))
+
+    @staticmethod
+    def _init_weights(module):
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())  # tied: the embedding counts once
+
+    def forward(self, input_ids):  # (B, T) int64 -> logits (B, T, V)
+        T = input_ids.shape[1]
+        if not self.exporting:
+            assert T <= self.cfg.max_seq_len, f"sequence length {T} > max_seq_len {self.cfg.max_seq_len}"
+        x = self.embed(input_ids)  # (B, T, C)
+        cos, sin = self.rope_cos[:T], self.rope_sin[:T]  # (T, D/2)
+        causal_mask = self.causal_mask[:T, :T]  # (T, T)
+        for block in self.blocks:
+            x = block(x, cos, sin, causal_mask, self.exporting)
+        x = self.norm(x)
+        return F.linear(x, self.embed.weight)  # tied output embedding: (B, T, V)
+
+
+def build_model(preset: str, vocab_size: int, causal: bool, max_seq_len: int | None = None) -> Transformer:
+    assert preset in PRESETS, f"unknown preset {preset!r}; choose from {sorted(PRESETS)}"
+    fields = dict(PRESETS[preset], vocab_size=vocab_size, causal=causal)
+    if max_seq_len:
+        fields["max_seq_len"] = max_seq_len
+    return Transformer(ModelConfig(**fields))
+
+
+def count_params(preset: str, vocab_size: int) -> int:
+    """Parameters of a preset without building it (tied embeddings counted once)."""
+    p = PRESETS[preset]
+    d, L, f = p["d_model"], p["n_layers"], p["d_ff"]
+    per_block = 4 * d * d + 3 * d * f + 2 * d
+    return vocab_size * d + L * per_block + d
+
+
+def auto_preset(device_type: str, gpu_memory_gb: float, train_tokens: int) -> str:
+    """Pick a preset from the device, its memory and the corpus size.
+
+    CPU training is for small corpora and demos (platform notes: ~2,800 tokens/s at 5M params on
+    2 cores), so tiny unless the corpus is large. On a GPU, data-constrained diffusion keeps gaining
+    from size and epochs (Ni et al. 2025), so the size follows memory, capped by the corpus."""
+    if device_type != "cuda":
+        return "small" if train_tokens >= 5_000_000 else "tiny"
+    if gpu_memory_gb >= 40 and train_tokens >= 20_000_000:
+        return "large"
+    if gpu_memory_gb >= 16 and train_tokens >= 2_000_000:
+        return "base"
+    if gpu_memory_gb >= 6 and train_tokens >= 200_000:
+        return "small"
+    return "tiny"

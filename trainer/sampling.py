@@ -1,0 +1,113 @@
+"""Infill samplers, exactly as docs/contracts.md specifies them (the TypeScript engine must give
+the same ids token for token, so every tie-break here is part of the contract).
+
+The samplers know nothing of tokenization, only ids; `logits_fn` maps a list of ids (one
+sequence) to float32 logits (T, V) — a torch model, or the ONNX graph in the engine.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .objectives import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, MASK, PAD
+
+FORBIDDEN = (MASK, FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE)
+
+
+def model_logits_fn(model, device):
+    """Wrap a Transformer as logits_fn: ids -> np.float32 (T, V), batch 1, no grad."""
+    def fn(ids):
+        with torch.no_grad():
+            x = torch.tensor([ids], dtype=torch.long, device=device)
+            return model(x)[0].float().cpu().numpy()
+    return fn
+
+
+def _pick(logits: np.ndarray):
+    """Forbid the special ids, softmax in float32; -> (pred (N,), conf (N,)).
+
+    np.argmax returns the first maximum: the lowest id on ties."""
+    z = logits.astype(np.float32, copy=True)
+    z[:, FORBIDDEN] = -np.inf
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    pred = p.argmax(axis=1)
+    return pred, p[np.arange(len(pred)), pred]
+
+
+def diffusion_infill(logits_fn, prefix, suffix, canvas_len: int, threshold: float = 0.9,
+                     max_steps: int | None = None):
+    """Confidence-threshold unmasking (Fast-dLLM) over a canvas of masks (LLaDA, Open-dCoder).
+
+    x = prefix ++ [MASK]*L ++ suffix; each step decodes every masked canvas position whose
+    confidence >= threshold, or else the single most confident one (leftmost on ties); stops when
+    the canvas is decided, or a decided PAD/EOS has everything left of it decided, or after
+    max_steps (default L) steps.
+    Returns (ids left of the first decided PAD/EOS — undecided positions skipped —, filled, steps)
+    where filled = no PAD/EOS was decided."""
+    prefix, suffix = list(prefix), list(suffix)
+    L = int(canvas_len)
+    assert L >= 1, f"canvas length {L} must be >= 1"
+    max_steps = L if max_steps is None else int(max_steps)
+    x = prefix + [MASK] * L + suffix
+    c0 = len(prefix)
+    decided = np.zeros(L, dtype=bool)
+    steps = 0
+    while steps < max_steps:
+        logits = np.asarray(logits_fn(x), dtype=np.float32)[c0:c0 + L]  # (L, V)
+        masked = np.flatnonzero(~decided)
+        pred, conf = _pick(logits[masked])
+        chosen = np.flatnonzero(conf >= threshold)
+        if len(chosen) == 0:
+            chosen = np.array([int(np.argmax(conf))])  # first maximum: leftmost on ties
+        for j in chosen:
+            i = int(masked[j])
+            x[c0 + i] = int(pred[j])
+            decided[i] = True
+        steps += 1
+        if decided.all():
+            break
+        stop = _first_stop(x[c0:c0 + L], decided)
+        if stop is not None and decided[:stop].all():
+            break
+    canvas = x[c0:c0 + L]
+    stop = _first_stop(canvas, decided)
+    end = L if stop is None else stop
+    out = [int(canvas[i]) for i in range(end) if decided[i]]
+    return out, stop is None, steps
+
+
+def _first_stop(canvas, decided):
+    for i, tok in enumerate(canvas):
+        if decided[i] and tok in (PAD, EOS):
+            return i
+    return None
+
+
+def ar_infill(logits_fn, prefix, suffix, max_new: int):
+    """Greedy PSM infill: <fim_prefix> P <fim_suffix> S <fim_middle>, then one token a step
+    (lowest id on ties, MASK and fim ids forbidden) until EOS or PAD (excluded) or max_new."""
+    x = [FIM_PREFIX] + list(prefix) + [FIM_SUFFIX] + list(suffix) + [FIM_MIDDLE]
+    out = []
+    for _ in range(int(max_new)):
+        pred, _ = _pick(np.asarray(logits_fn(x), dtype=np.float32)[-1:])
+        tok = int(pred[0])
+        if tok in (EOS, PAD):
+            break
+        out.append(tok)
+        x.append(tok)
+    return out
+
+
+def fit_context(prefix, suffix, room: int):
+    """Trim prefix (from the left) and suffix (from the right) so that len(P) + len(S) <= room,
+    sharing the room evenly and giving what one side does not need to the other."""
+    prefix, suffix = list(prefix), list(suffix)
+    room = max(0, room)
+    if len(prefix) + len(suffix) <= room:
+        return prefix, suffix
+    half = room // 2
+    s = min(len(suffix), max(half, room - len(prefix)))
+    p = room - s
+    return (prefix[len(prefix) - p:] if p > 0 else []), suffix[:s]
