@@ -54,10 +54,8 @@ async function runOnce(dir: string): Promise<RunResult> {
     const wall = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(cpu0);
     const mainCpu = mainThreadCpu() - main0;
-    const keptBytes = Object.values((await import(join(runDir, 'corpus', 'manifest.json'))).totals.languages as Record<string, { bytes: number }>).reduce(
-      (a, l) => a + l.bytes,
-      0,
-    );
+    const manifest = JSON.parse(readFileSync(join(runDir, 'corpus', 'manifest.json'), 'utf8'));
+    const keptBytes: number = manifest.totals.bytes_kept;
     return { wall, cpu: (c.user + c.system) / 1e6, mainCpu, inputBytes, keptBytes, phases: summary.timings, trainTokens: summary.trainTokens, files: summary.filesKept };
   } finally {
     rmSync(runDir, { recursive: true, force: true });

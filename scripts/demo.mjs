@@ -1,6 +1,6 @@
 // The main job, one command on a fresh clone: `npm start [-- DIR] [--minutes M]`.
 // Installs what is missing (npm packages; Debian's torch when run as root on Debian), builds,
-// indexes DIR (default: this project's own sources), trains the tiny preset (GPU when present),
+// indexes DIR (default: the bundled sample, samples/tcl-ledger; `npm start -- .` for this project), trains the tiny preset (GPU when present),
 // exports, and prints held-out infill suggestions next to the truth with the exact-match figure.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,7 +18,7 @@ const flag = (name, fallback) => {
 };
 const minutes = flag('--minutes', '3');
 const preset = flag('--preset', 'tiny');
-const target = resolve(args[0] ?? repo);
+const target = resolve(args[0] ?? join(repo, 'samples', 'tcl-ledger'));
 const runDir = join(repo, '.runs', `demo-${basename(target) || 'root'}`);
 
 function step(title) {

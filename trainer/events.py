@@ -36,8 +36,15 @@ class Events:
         if not self.enabled:
             return event
         line = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-        self.stdout.write(line + "\n")
-        self.stdout.flush()
+        if self.stdout is not None:
+            try:
+                self.stdout.write(line + "\n")
+                self.stdout.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                # The reader went away (the editor window reloaded). Keep training: metrics.jsonl
+                # is the state a new window reattaches to (docs/extension.md), so only stdout stops.
+                self.stdout = None
+                _detach_stream("stdout")
         if self.metrics_path:
             try:
                 os.makedirs(os.path.dirname(self.metrics_path) or ".", exist_ok=True)
@@ -50,5 +57,17 @@ class Events:
 
 
 def log(msg: str):
-    sys.stderr.write(f"[trainer] {msg}\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(f"[trainer] {msg}\n")
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        _detach_stream("stderr")
+
+
+def _detach_stream(name: str):
+    """Points a dead sys.stdout/sys.stderr at os.devnull so later writes (and the interpreter's
+    flush at exit) do not raise BrokenPipeError again."""
+    try:
+        setattr(sys, name, open(os.devnull, "w"))
+    except OSError:
+        pass

@@ -363,7 +363,8 @@ def _train(args, cancel: Cancel) -> int:
                     eval_tasks=len(tasks), resumed_from_step=step if saved else None,
                     model_config=mcfg.to_dict())
         log(f"{cfg['objective']} {cfg['preset']} ({raw_model.num_params():,} params) on {device_name}; "
-            f"{len(corpus.train):,} train tokens, {wpe} windows/epoch, plan {plan} steps")
+            f"{len(corpus.train):,} train tokens, {wpe} windows/epoch, budget " +
+            (f"{plan} steps" if plan else f"{minutes:g} minutes"))
 
     net.train()
     reason = None

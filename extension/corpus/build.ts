@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { runLayout } from '../common/runLayout';
+import packageJson from '../../package.json';
 import { writeFileAtomic } from '../common/atomicWrite';
 import { findDuplicates } from './dedupe';
 import { CorpusTokenizer, EncodedDocument, encodeDocument, int32LE, TokenSink, tokenByteLengths } from './encode';
@@ -52,6 +53,7 @@ interface Doc {
 
 export function resolveOptions(options: IndexOptions): Required<Omit<IndexOptions, 'runInfo' | 'vocabSize'>> & { vocabSize?: number } {
   return {
+    parseLiftoffOnly: options.parseLiftoffOnly ?? true,
     include: options.include ?? [],
     exclude: options.exclude ?? [],
     maxFileBytes: options.maxFileBytes ?? 1024 * 1024,
@@ -61,7 +63,7 @@ export function resolveOptions(options: IndexOptions): Required<Omit<IndexOption
     vocabSize: options.vocabSize,
     nearDuplicateThreshold: options.nearDuplicateThreshold ?? 0.85,
     parseTimeoutMs: options.parseTimeoutMs ?? 5000,
-    parseWorkers: options.parseWorkers ?? Math.max(1, Math.min(4, cpus().length - 1)),
+    parseWorkers: Math.max(1, Math.floor(options.parseWorkers ?? Math.min(4, cpus().length - 1))),
     tokenizerTrainChars: options.tokenizerTrainChars ?? 4 * 1024 * 1024,
   };
 }
@@ -124,7 +126,7 @@ async function build(root: string, runDir: string, options: IndexOptions, hooks:
   const entries: ManifestFile[] = [...scan.skipped];
   // The parse workers boot while the main thread reads and filters.
   const pool = scan.candidates.length
-    ? new ParsePool({ size: opts.parseWorkers, timeoutMs: opts.parseTimeoutMs, worker: deps.parseWorker })
+    ? new ParsePool({ size: opts.parseWorkers, timeoutMs: opts.parseTimeoutMs, worker: deps.parseWorker, liftoffOnly: opts.parseLiftoffOnly })
     : undefined;
   const closePool = () => void pool?.close();
   signal?.addEventListener('abort', closePool);
@@ -242,8 +244,10 @@ async function build(root: string, runDir: string, options: IndexOptions, hooks:
       splitNote = `single file ${d.path} is too small to hold anything out: val.bin and eval.jsonl are empty`;
     } else {
       const head: Doc = { ...d, text: d.text.slice(0, cut), spans: d.spans.filter((s) => s[1] <= cut) };
+      head.bytes = Buffer.byteLength(head.text);
       const tail: Doc = {
         ...d,
+        bytes: d.bytes - head.bytes,
         text: d.text.slice(cut),
         spans: d.spans.filter((s) => s[0] >= cut).map(([s, e, k]) => [s - cut, e - cut, k] as TextSpan),
       };
@@ -301,7 +305,7 @@ async function build(root: string, runDir: string, options: IndexOptions, hooks:
   const offload: number[] = [];
   if (pool && units.length > 1) {
     pool.setTokenizer(tokJson.toString('utf8'));
-    const share = (opts.parseWorkers / (opts.parseWorkers + 1)) * 0.85;
+    const share = (opts.parseWorkers / (opts.parseWorkers + 1)) * 0.7;
     for (let i = units.length - 1, acc = 0; i > 0 && acc < bytesTotal * share; i--) {
       offload.push(i);
       acc += units[i].d.bytes;
@@ -562,6 +566,8 @@ async function writeRunJson(
     },
     versions: {
       ...((previous.versions as Record<string, unknown>) ?? {}),
+      repo_diffusion: packageJson.version,
+      web_tree_sitter: packageJson.dependencies['web-tree-sitter'],
       node: process.version,
       corpus_format: CORPUS_FORMAT,
       grammar_manifest: grammarManifest.version,

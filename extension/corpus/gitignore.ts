@@ -116,7 +116,6 @@ export function parseGitignore(text: string, base: string): IgnoreRule[] {
     if (line === '' || line.startsWith('#')) continue;
     // Trailing spaces are trimmed unless escaped with a backslash.
     line = line.replace(/(?<!\\)[ \t]+$/, '');
-    if (line.endsWith('\\ ')) line = line.slice(0, -2) + '\\ ';
     if (line === '') continue;
     let negate = false;
     if (line.startsWith('!')) {

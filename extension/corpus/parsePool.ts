@@ -28,6 +28,8 @@ export interface ParsePoolOptions {
   maxGrammarsPerWorker?: number;
   /** Characters of text queued on one worker at most (default 2 Mi; one file always fits). */
   maxQueuedChars?: number;
+  /** Compile grammars with V8's Liftoff only (default true; parseWorker.ts says why). */
+  liftoffOnly?: boolean;
 }
 
 interface Job {
@@ -152,7 +154,7 @@ export class ParsePool {
   }
 
   private spawn(): Slot {
-    const data: ParseWorkerData = { treeSitterWasm: this.wasm };
+    const data: ParseWorkerData = { treeSitterWasm: this.wasm, liftoffOnly: this.options.liftoffOnly ?? true };
     const worker = new Worker(this.entry.file, { execArgv: this.entry.execArgv, workerData: data });
     const slot: Slot = { worker, languages: new Set(), inflight: [], queuedChars: 0, tokenizerKey: 0 };
     worker.on('message', (reply: ParseReply) => {

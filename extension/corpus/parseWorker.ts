@@ -38,15 +38,17 @@ export type ParseReply =
 
 export interface ParseWorkerData {
   treeSitterWasm: string;
+  /** Compile wasm with Liftoff only (default true; see below). */
+  liftoffOnly?: boolean;
 }
 
-// Liftoff only (V8's baseline wasm compiler, no TurboFan tier-up). Measured on Node 20 with
-// web-tree-sitter 0.27.1 on 2 cores: with tier-up, loading our 42 grammars one after another took
-// 20 s (one grammar alone stalled 17 s in TurboFan) and a process that had loaded them lingered
-// ~25 s at exit on background compile jobs; Liftoff-only loads all 42 in 0.2 s and parses about
-// 1.5x slower (1 MB of Python: 160 ms instead of 100 ms). V8 flags are per process: this also
-// applies to wasm compiled later by the host process (see docs/corpus.md).
-setFlagsFromString('--liftoff-only');
+// Liftoff only (V8's baseline wasm compiler, no TurboFan tier-up), unless the pool says otherwise.
+// Measured on Node 20 with web-tree-sitter 0.27.1 on 2 cores: with tier-up, loading our 42
+// grammars one after another took 20 s (one grammar alone stalled 17 s in TurboFan) and a process
+// that had loaded them lingered ~25 s at exit on background compile jobs; Liftoff-only loads all 42
+// in 0.2 s and parses about 1.5x slower (1 MB of Python: 160 ms instead of 100 ms). V8 flags are
+// per process: this also applies to wasm compiled later by the host process (docs/corpus.md).
+if ((workerData as ParseWorkerData | undefined)?.liftoffOnly !== false) setFlagsFromString('--liftoff-only');
 
 const languages = new Map<string, { language: Language; unknownTypes: string[] }>();
 let parser: Parser | undefined;

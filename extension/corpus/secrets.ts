@@ -90,12 +90,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
   },
   {
     // `password = "..."`, `api_key: ...`, `"client_secret": "..."`, `TOKEN=...`; the value is kept
-    // only when it is short, low-entropy or a reference (see looksLikeSecretValue).
+    // only when it is short, low-entropy or a reference (see looksLikeSecretValue). Name parts are
+    // bounded ({0,40}) so that a long run of word characters cannot make the regex quadratic.
     name: 'assigned-secret',
     hint: /pass|pwd|secret|token|key|credential/i,
     regex: new RegExp(
-      String.raw`(\b[\w.-]*${NAME}[\w-]*["']?\s*(?::=|=>|[:=])\s*(?:["'\x60]))([^"'\x60\s]{8,200})(?=["'\x60])` +
-        String.raw`|(\b[\w.-]*${NAME}[\w-]*[ \t]*(?:=|:(?=[ \t]))[ \t]*)([^\s"'\x60,;:()\[\]{}<>$][^\s"'\x60,;()\[\]{}<>]{7,199})(?=\s|$|[,;])`,
+      String.raw`(\b[\w.-]{0,40}${NAME}[\w-]{0,40}["']?\s*(?::=|=>|[:=])\s*(?:["'\x60]))([^"'\x60\s]{8,200})(?=["'\x60])` +
+        String.raw`|(\b[\w.-]{0,40}${NAME}[\w-]{0,40}[ \t]*(?:=|:(?=[ \t]))[ \t]*)([^\s"'\x60,;:()\[\]{}<>$][^\s"'\x60,;()\[\]{}<>]{7,199})(?=\s|$|[,;])`,
       'gim',
     ),
   },

@@ -21,6 +21,12 @@ export interface IndexOptions {
   parseTimeoutMs?: number;
   /** Parse workers (default: cores - 1, at least 1, at most 4). */
   parseWorkers?: number;
+  /**
+   * Compile the grammars with V8's Liftoff only (default true). Avoids multi-second TurboFan stalls
+   * and a slow process exit, but V8 flags are per process: a host that runs other wasm (an editor's
+   * extension host) may prefer false, or index in a child process (docs/corpus.md).
+   */
+  parseLiftoffOnly?: boolean;
   /** Upper bound on the text the tokenizer is trained on, in characters (default 4 Mi: a seeded sample of whole training files beyond that). */
   tokenizerTrainChars?: number;
   /** Written to run.json as given (preset, objective, budget...) by the caller. */

@@ -71,11 +71,15 @@ export function pairwiseSum(a: Float32Array, start: number, n: number): number {
     return s;
   }
   if (n <= 128) {
-    const r = new Float32Array(8);
-    for (let k = 0; k < 8; k++) r[k] = a[start + k];
+    let r0 = a[start], r1 = a[start + 1], r2 = a[start + 2], r3 = a[start + 3];
+    let r4 = a[start + 4], r5 = a[start + 5], r6 = a[start + 6], r7 = a[start + 7];
     let i = 8;
-    for (; i < n - (n % 8); i += 8) for (let k = 0; k < 8; k++) r[k] = f(r[k] + a[start + i + k]);
-    let res = f(f(f(r[0] + r[1]) + f(r[2] + r[3])) + f(f(r[4] + r[5]) + f(r[6] + r[7])));
+    for (; i < n - (n % 8); i += 8) {
+      const j = start + i;
+      r0 = f(r0 + a[j]); r1 = f(r1 + a[j + 1]); r2 = f(r2 + a[j + 2]); r3 = f(r3 + a[j + 3]);
+      r4 = f(r4 + a[j + 4]); r5 = f(r5 + a[j + 5]); r6 = f(r6 + a[j + 6]); r7 = f(r7 + a[j + 7]);
+    }
+    let res = f(f(f(r0 + r1) + f(r2 + r3)) + f(f(r4 + r5) + f(r6 + r7)));
     for (; i < n; i++) res = f(res + a[start + i]);
     return res;
   }

@@ -63,7 +63,14 @@ test('the polyglot tree becomes a consistent corpus: manifest reasons, bins, spa
   const root = polyglotCopy();
   const runDir = tempDir('run');
   const phases = new Set<string>();
-  const summary = await indexWorkspace(root, runDir, { evalTasks: 40 }, { onProgress: (p: IndexProgress) => phases.add(p.phase) });
+  const last = new Map<string, IndexProgress>();
+  write(runDir, 'run.json', JSON.stringify({ preset: 'small', objective: 'diffusion' }));
+  const summary = await indexWorkspace(root, runDir, { evalTasks: 40, runInfo: { budget_minutes: 5 } }, {
+    onProgress: (p: IndexProgress) => {
+      phases.add(p.phase);
+      last.set(p.phase, p);
+    },
+  });
   const c = readCorpus(runDir);
   const files = byPath(c);
   const reason = (p: string) => files.get(p)?.reason;
@@ -139,8 +146,14 @@ test('the polyglot tree becomes a consistent corpus: manifest reasons, bins, spa
   assert.equal(c.runJson.corpus.corpus_sha256, sha);
   assert.equal(c.runJson.corpus.options.seed, 1234);
   assert.equal(c.runJson.versions.node, process.version);
+  assert.equal(c.runJson.preset, 'small', 'fields written by others are kept');
+  assert.equal(c.runJson.budget_minutes, 5);
   assert.equal(c.manifest.vocab_size, c.tokenizer.vocabSize);
   for (const p of ['scan', 'filter', 'dedupe', 'split', 'tokenizer', 'parse', 'encode', 'write', 'done']) assert.ok(phases.has(p), p);
+  for (const p of ['filter', 'encode']) {
+    const e = last.get(p)!;
+    assert.ok(e.filesTotal > 0 && e.filesDone === e.filesTotal && e.bytesDone === e.bytesTotal && e.bytesTotal > 0, `${p}: ${JSON.stringify(e)}`);
+  }
   assert.deepEqual(readdirSync(runDir).sort(), ['corpus', 'run.json']);
 });
 

@@ -124,3 +124,17 @@ test('a real parse that overruns its deadline is terminated too', async () => {
     await pool.close();
   }
 });
+
+test('a grammar file that cannot be loaded is an error outcome, and the worker keeps serving', async () => {
+  const pool = new ParsePool({ size: 1, timeoutMs: 10_000 });
+  try {
+    const bad = await pool.parse({ language: 'broken', grammarPath: join(FIXTURES, 'polyglot', 'src', 'inventory.py'), text: 'x = 1\n', chunks: [], blocks: [], calls: [] });
+    assert.equal(bad.ok ? 'ok' : bad.reason, 'error');
+    const lang = languageFor('a.go')!;
+    const good = await pool.parse({ language: 'go', grammarPath: resolveGrammar(lang)!, text: 'package main\n\nfunc main() {\n\tprintln(1)\n}\n', chunks: lang.chunks!, blocks: lang.blocks!, calls: lang.calls! });
+    assert.ok(good.ok);
+    assert.equal(pool.timeouts, 0);
+  } finally {
+    await pool.close();
+  }
+});

@@ -628,15 +628,36 @@ export class Workbench {
 
   /** Opens a workspace file through Quick Open. */
   async openFile(relPath: string): Promise<void> {
-    await this.page.keyboard.press('Escape');
-    await this.page.keyboard.press('Control+P');
-    const input = this.quickInput().locator('input');
-    await input.waitFor({ state: 'visible', timeout: 5000 });
-    await input.fill(relPath);
     const base = relPath.split('/').pop()!;
-    await this.quickInput().locator('.monaco-list-row', { hasText: base }).first().waitFor({ timeout: 10_000 });
-    await this.page.keyboard.press('Enter');
-    await this.page.locator(`.tab.active[data-resource-name="${base}"], .tab.active:has-text("${base}")`).first().waitFor({ timeout: 10_000 });
+    const active = this.page.locator(`.tab.active[data-resource-name="${base}"], .tab.active:has-text("${base}")`).first();
+    const input = this.quickInput().locator('input');
+    for (let attempt = 0; ; attempt++) {
+      // A tab already open for it: click it (Quick Open's Enter was seen not to switch away from a
+      // webview panel in the same group).
+      const tab = this.page.locator(`.tabs-container .tab[data-resource-name="${base}"], .tabs-container .tab:has-text("${base}")`).first();
+      if (attempt > 0 && await tab.count()) {
+        await tab.click().catch(() => undefined);
+      } else {
+        // A focused webview keeps Ctrl+P: click the title area first, as for the palette.
+        await this.page.keyboard.press('Escape');
+        await this.page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 }, force: true }).catch(() => undefined);
+        await this.page.keyboard.press('Control+P');
+        if (await input.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) {
+          await input.fill(relPath);
+          const row = this.quickInput().locator('.monaco-list-row', { hasText: base }).first();
+          await row.waitFor({ timeout: 10_000 });
+          await sleep(200);
+          await row.click();
+        }
+      }
+      try {
+        await active.waitFor({ timeout: 5000 });
+        break;
+      } catch (e) {
+        if (attempt >= 3) throw new Error(`could not open ${relPath}: ${(e as Error).message.split('\n')[0]}`);
+        await this.page.keyboard.press('Escape');
+      }
+    }
     await this.focusEditor();
   }
 

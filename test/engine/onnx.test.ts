@@ -13,9 +13,11 @@ const V = tok.vocabSize;
 const byteId = (ch: string) => 6 + ch.charCodeAt(0); // the byte tokens follow the 6 specials
 const run = (ch: string, extra = {}) => makeRun(tempDir(), { onnx: constantModel(V, byteId(ch)), ...extra });
 
-/** Options that record which sessions were released, and slow each forward pass down a little. */
-function tracking(delayMs = 0) {
+/** Options that record which sessions were released, and can hold every forward pass at a gate. */
+function tracking() {
   const released: string[] = [];
+  let gate: Promise<void> | undefined;
+  let openGate = () => {};
   const options: EngineOptions = {
     threads: 1,
     async openModel(path, meta, o) {
@@ -23,7 +25,7 @@ function tracking(delayMs = 0) {
       return {
         vocabSize: m.vocabSize,
         async forward(ids, b, s) {
-          if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+          if (gate) await gate;
           return m.forward(ids, b, s);
         },
         async release() {
@@ -33,7 +35,9 @@ function tracking(delayMs = 0) {
       };
     },
   };
-  return { released, options };
+  const hold = () => { gate = new Promise((r) => { openGate = r; }); };
+  const open = () => { gate = undefined; openGate(); };
+  return { released, options, hold, open };
 }
 
 test('a real ONNX model loads and completes (masked positions predict one byte)', async () => {
@@ -45,16 +49,18 @@ test('a real ONNX model loads and completes (masked positions predict one byte)'
   await engine.dispose();
 });
 
-test('hot-swap under concurrent requests: in-flight ones finish on the old model, which is then released', async () => {
+test('hot-swap under 5 concurrent requests: in-flight ones finish on the old model, which is then released', async () => {
   const a = run('a');
   const b = run('b');
-  const { released, options } = tracking(3);
+  const { released, options, hold, open } = tracking();
   const engine = await InfillEngine.load(a, options);
+  hold(); // the requests below stay in flight until the swap is done
   const before = Array.from({ length: 4 }, (_, i) => engine.complete({ prefix: `v${i} = `, suffix: '' }));
   const swapped = engine.swap(b);
   const during = engine.complete({ prefix: 'w = ', suffix: '' }); // started before the swap completes
   await swapped;
   assert.deepEqual(released, [], 'the old session is released only after its requests');
+  open();
   const after = await engine.complete({ prefix: 'u = ', suffix: '' });
   assert.equal(after.text[0], 'b');
   for (const r of await Promise.all(before)) assert.equal(r.text[0], 'a');

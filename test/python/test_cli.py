@@ -188,3 +188,23 @@ def test_the_sample_command_prints_ids(capsys, corpus_run):
     rc = main(["sample", corpus_run, "--prefix-ids", "10,11,12", "--suffix-ids", "13", "--canvas", "4"])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rc == 0 and len(out["ids"]) <= 4 and 2 not in out["ids"]
+
+
+def test_training_goes_on_into_metrics_when_the_reader_of_stdout_goes_away(corpus_run):
+    # An editor window that reloads closes the trainer's stdout; the run must finish and keep
+    # writing metrics.jsonl, which the new window reattaches to.
+    p = subprocess.Popen([sys.executable, "-m", "trainer", "train", corpus_run, *FAST, "--max-steps", "12",
+                          "--log-every", "1", "--eval-every", "100000", "--no-export"],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first = p.stdout.readline()
+        assert json.loads(first)["type"] == "start"
+        p.stdout.close()
+        p.stderr.close()
+        assert p.wait(timeout=120) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+    with open(os.path.join(corpus_run, "metrics.jsonl"), encoding="utf-8") as f:
+        events = [json.loads(line) for line in f]
+    assert events[-1]["type"] == "done" and events[-1]["step"] == 12
