@@ -2,15 +2,15 @@
 //   cd /tmp && apt-get download tcllib && dpkg -x tcllib_*.deb /tmp/tcllib
 //   node --import tsx bench/compare.bench.ts [--src DIR] [--modules a,b,c | --all] [--tokens N]
 //        [--preset nano] [--out DIR] [--eval-tasks N] [--eval-every N] [--final-tasks N] [--svg PATH]
-//        [--engine-length]
+//        [--engine-length] [--render-only]
 // By default it indexes a few tcllib modules (about 60k training tokens) so that a budget that fits
 // ~10 minutes of a 2-core CPU repeats the data for many epochs: the regime where the research says
 // diffusion overtakes AR (DESIGN.md). Prints the comparison table, the sentence and the timings.
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { formatCompareTable, runCompare } from '../extension/compare/index';
+import { chartFromReport, formatCompareTable, runCompare } from '../extension/compare/index';
 import { findPython } from '../extension/training/pythonFinder';
 import { findTrainerRoot } from '../extension/cli/trainerRoot';
 
@@ -19,7 +19,7 @@ const { values } = parseArgs({
     src: { type: 'string', default: '/tmp/tcllib/usr/share/tcltk/tcllib1.21' },
     modules: { type: 'string', default: 'json,csv,base64,cmdline,counter' },
     all: { type: 'boolean', default: false },
-    tokens: { type: 'string', default: '1000000' },
+    tokens: { type: 'string', default: '1800000' },
     preset: { type: 'string', default: 'nano' },
     out: { type: 'string', default: '/tmp/compare-bench' },
     'eval-tasks': { type: 'string', default: '32' },
@@ -27,10 +27,18 @@ const { values } = parseArgs({
     'final-tasks': { type: 'string', default: '64' },
     svg: { type: 'string' },
     'engine-length': { type: 'boolean', default: false },
+    /** Draw OUT/compare.svg again from OUT/compare.json (no training) and copy it to --svg. */
+    'render-only': { type: 'boolean', default: false },
   },
 });
 
 async function main() {
+  if (values['render-only']) {
+    const report = JSON.parse(readFileSync(resolve(values.out!, 'compare.json'), 'utf8'));
+    writeFileSync(resolve(values.out!, 'compare.svg'), chartFromReport(report));
+    if (values.svg) copyFileSync(resolve(values.out!, 'compare.svg'), resolve(values.svg));
+    return;
+  }
   const src = resolve(values.src!);
   if (!existsSync(src)) {
     throw new Error(`${src} not found: cd /tmp && apt-get download tcllib && dpkg -x tcllib_*.deb /tmp/tcllib`);

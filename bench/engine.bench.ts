@@ -1,11 +1,16 @@
-// Completion latency of the infill engine next to one full forward pass of the same model, in the
-// same process: p50/p95 of `engine.complete` (a single-line request: canvas 16, no growth) and of
-// one `forward` over the same sequence length, at 256 and 512 tokens of context, for the tiny and
-// small presets. The models are RANDOM-INIT exports (latency does not depend on the weights, but
-// the number of steps does: an untrained model is never confident, so the sampler decodes one
-// position a step, 16 passes per completion; the worst case for the threshold sampler — a trained
-// model decodes several positions a step and stops at its pad).
-//   node --import tsx bench/engine.bench.ts [--presets tiny,small] [--contexts 256,512] [--runs N] [--threads T] [--json]
+// Completion latency of the infill engine, naive (a full forward pass per sampler step) and fast
+// (extension/engine/cached.ts: one context pass, then canvas-only steps against the cached K/V),
+// side by side with one full forward pass of the same model in the same process: p50/p95 of
+// `engine.complete` (a single-line request: canvas 16, no growth), at 256 and 512 tokens of
+// context, for the tiny and small presets; plus an AR model of the same size with and without its
+// KV cache, and decode tokens/s. The models are RANDOM-INIT exports (latency does not depend on
+// the weights, but the number of steps does: an untrained model is never confident, so the
+// diffusion sampler decodes one position a step, 16 steps per completion, the worst case; the AR
+// model never stops early either, 16 tokens).
+//   node --import tsx bench/engine.bench.ts [--presets tiny,small] [--contexts 256,512] [--runs N] [--ar-runs N] [--threads T] [--json]
+// Accuracy of the fast path on a trained run (held-out exact match through evaluateTasks, oracle
+// canvas length, naive vs fast, per threshold and refresh policy):
+//   node --import tsx bench/engine.bench.ts --accuracy RUN [--taus 0.5,0.7,0.8,0.9,0.95] [--refresh 0,4] [--tasks N] [--json]
 // Needs a Python with torch (REPO_DIFFUSION_PYTHON, else /usr/bin/python3) to export the models once
 // (cached in $TMPDIR/rd-engine-bench).
 import { spawnSync } from 'node:child_process';
@@ -14,7 +19,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { InfillEngine, OnnxModel, defaultThreads } from '../extension/engine/index';
+import { InfillEngine, OnnxModel, defaultThreads, evaluateTasks, readTasks } from '../extension/engine/index';
 import { trainTokenizer } from '../extension/tokenizer/index';
 
 const ROOT = resolve(__dirname, '..');
@@ -28,6 +33,7 @@ function arg(name: string, dflt: string): string {
 const presets = arg('presets', 'tiny,small').split(',');
 const contexts = arg('contexts', '256,512').split(',').map(Number);
 const runsArg = process.argv.includes('--runs') ? Number(arg('runs', '0')) : 0;
+const arRunsArg = Number(arg('ar-runs', '2'));
 const threads = Number(arg('threads', String(defaultThreads())));
 const asJson = process.argv.includes('--json');
 const log = (s: string) => process.stderr.write(s + '\n');
@@ -50,25 +56,31 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
 }
 
-/** Exports a random-init model of `preset` (seed 0) with the given vocabulary, once. */
-function exportModel(dir: string, preset: string, vocab: number): { path: string; params: number } {
-  const path = join(dir, `${preset}-${vocab}.onnx`);
+/** Exports a random-init model of `preset` (seed 0) with the given vocabulary, all three graphs, once. */
+function exportModel(dir: string, preset: string, vocab: number, causal: boolean): { path: string; context: string; step: string; params: number } {
+  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g2`); // g2: the step graph has `rows`
+  const path = base + '.onnx';
+  const context = base + '.context.onnx';
+  const step = base + '.step.onnx';
   const paramsPath = path + '.params';
-  if (!existsSync(path) || !existsSync(paramsPath)) {
-    log(`exporting a random-init ${preset} model (vocab ${vocab}) ...`);
+  if (![path, context, step, paramsPath].every((p) => existsSync(p))) {
+    log(`exporting a random-init ${causal ? 'AR ' : ''}${preset} model (vocab ${vocab}) ...`);
     const r = spawnSync(PYTHON, ['-c', `
 import sys, torch
 from trainer.model import ModelConfig, PRESETS, Transformer
 from trainer.export import onnx_bytes
+from trainer.cached import context_onnx_bytes, step_onnx_bytes
 torch.manual_seed(0)
-m = Transformer(ModelConfig(**dict(PRESETS[sys.argv[1]], vocab_size=int(sys.argv[2]), max_seq_len=1024))).float().eval()
-open(sys.argv[3], "wb").write(onnx_bytes(m))
+m = Transformer(ModelConfig(**dict(PRESETS[sys.argv[1]], vocab_size=int(sys.argv[2]), max_seq_len=1024, causal=sys.argv[4] == "1"))).float().eval()
+open(sys.argv[3] + ".onnx", "wb").write(onnx_bytes(m))
+open(sys.argv[3] + ".context.onnx", "wb").write(context_onnx_bytes(m))
+open(sys.argv[3] + ".step.onnx", "wb").write(step_onnx_bytes(m))
 print(m.num_params())
-`, preset, String(vocab), path], { cwd: ROOT, encoding: 'utf8' });
+`, preset, String(vocab), base, causal ? '1' : '0'], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`export failed: ${r.stderr.slice(-1500)}`);
     writeFileSync(paramsPath, r.stdout.trim());
   }
-  return { path, params: Number(readFileSync(paramsPath, 'utf8')) };
+  return { path, context, step, params: Number(readFileSync(paramsPath, 'utf8')) };
 }
 
 interface Row {
@@ -79,66 +91,163 @@ interface Row {
   runs: number;
   forward_p50_ms: number;
   forward_p95_ms: number;
-  complete_p50_ms: number;
-  complete_p95_ms: number;
-  steps: number;
-  ratio_p50: number;
+  naive_p50_ms: number;
+  naive_p95_ms: number;
+  naive_steps: number;
+  fast_p50_ms: number;
+  fast_p95_ms: number;
+  fast_steps: number;
+  /** fast p50 / forward p50, fast p95 / forward p50, naive p50 / fast p50 */
+  fast_ratio_p50: number;
+  fast_ratio_p95: number;
+  naive_ratio_p50: number;
+  speedup_p50: number;
+  /** decode tokens/s (canvas tokens decided / completion time; AR: tokens / time), p50 times */
+  diffusion_fast_tok_s: number;
+  diffusion_naive_tok_s: number;
+  ar_runs: number;
+  ar_naive_p50_ms: number;
+  ar_fast_p50_ms: number;
+  ar_fast_p95_ms: number;
+  ar_naive_tok_s: number;
+  ar_fast_tok_s: number;
+}
+
+function writeRun(run: string, tokJson: string, sha: string, vocab: number, context: number, preset: string,
+  m: { path: string; context: string; step: string; params: number }, objective: string): void {
+  // model.json's max_seq_len = context + canvas (+ 3 fim ids for AR), so that the engine's context
+  // cut keeps exactly `context` tokens (the graphs themselves cover 1024 positions).
+  mkdirSync(join(run, 'corpus'), { recursive: true });
+  writeFileSync(join(run, 'corpus', 'tokenizer.json'), tokJson);
+  writeFileSync(join(run, 'model.json'), JSON.stringify({
+    format: 1, objective, vocab_size: vocab, max_seq_len: context + CANVAS + (objective === 'autoregressive' ? 3 : 0), preset, params: m.params,
+    special_ids: { pad: 0, eos: 1, mask: 2, fim_prefix: 3, fim_suffix: 4, fim_middle: 5 }, tokenizer_sha256: sha,
+    sampler: { threshold: 0.9, canvas_lengths: [16, 32, 64] }, graphs: { full: m.path, context: m.context, step: m.step },
+  }));
+}
+
+async function accuracy(runDir: string) {
+  const taus = arg('taus', '0.5,0.7,0.8,0.9,0.95').split(',').map(Number);
+  const refresh = arg('refresh', '0').split(',').map(Number);
+  const tasks = await readTasks(join(runDir, 'corpus', 'eval.jsonl'));
+  const limit = Number(arg('tasks', String(tasks.length)));
+  const out: Array<Record<string, unknown>> = [];
+  for (const tau of taus) {
+    let reference: string[] = [];
+    const settings: Array<[string, object]> = [['naive', { decoding: 'naive' }], ...refresh.map((r): [string, object] => [`fast${r ? ` refresh ${r}` : ''}`, { refreshEvery: r }])];
+    for (const [name, o] of settings) {
+      const engine = await InfillEngine.load(runDir, { threads, threshold: tau, ...o });
+      const r = await evaluateTasks(engine, tasks, { oracleLength: true, limit, samples: tasks.length });
+      await engine.dispose();
+      const got = r.samples.map((x) => x.got);
+      if (name === 'naive') reference = got;
+      // agree: the share of tasks whose (postprocessed) completion is the naive sampler's, same tau
+      const agree = got.filter((g, i) => g === reference[i]).length / Math.max(1, got.length);
+      const row = { tau, decoding: name, tasks: r.tasks, exact: r.exact, edit_sim: r.edit_sim, agree, steps_per_task: r.steps_per_task, ms_per_task: r.ms_per_task };
+      out.push(row);
+      log(JSON.stringify(row));
+    }
+  }
+  if (asJson) {
+    process.stdout.write(JSON.stringify({ run: runDir, threads, rows: out }, null, 2) + '\n');
+    return;
+  }
+  console.log(`held-out infill (oracle canvas length), ${out[0]?.tasks} tasks of ${runDir}, intraOpNumThreads ${threads}`);
+  console.log('| tau | decoding | exact | edit sim | same text as naive | steps / task | ms / task |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of out) {
+    console.log(`| ${r.tau} | ${r.decoding} | ${(100 * (r.exact as number)).toFixed(1)}% | ${(100 * (r.edit_sim as number)).toFixed(1)}% | ${(100 * (r.agree as number)).toFixed(0)}% | ` +
+      `${(r.steps_per_task as number).toFixed(2)} | ${(r.ms_per_task as number).toFixed(1)} |`);
+  }
 }
 
 async function main() {
+  if (process.argv.includes('--accuracy')) return accuracy(resolve(arg('accuracy', '')));
   const dir = join(tmpdir(), 'rd-engine-bench');
   mkdirSync(dir, { recursive: true });
   const texts = sourceTexts();
-  const tok = trainTokenizer(texts, { vocabSize: 8192 }); // the repo's own code reaches ~6.5k merges
+  const tok = trainTokenizer(texts, { vocabSize: 8192 }); // the repo's own code reaches ~7.7k ids
   const tokJson = JSON.stringify(tok.toJSON());
   const sha = createHash('sha256').update(tokJson).digest('hex');
   const code = texts.join('\n');
   const rows: Row[] = [];
+  const request = (k: number) => {
+    // A different cursor each run: never a cache hit.
+    const at = 20_000 + ((k + 1) * 997) % (code.length - 40_000);
+    const cut = code.indexOf('\n', at) + 1;
+    return { prefix: code.slice(cut - 20_000, cut) + `    const v${k} = `, suffix: '\n' + code.slice(cut, cut + 8000), mode: 'line' as const };
+  };
   for (const preset of presets) {
-    const model = exportModel(dir, preset, tok.vocabSize);
+    const model = exportModel(dir, preset, tok.vocabSize, false);
+    const arModel = exportModel(dir, preset, tok.vocabSize, true);
     for (const context of contexts) {
-      // model.json's max_seq_len = context + canvas, so that the engine's context cut keeps exactly
-      // `context` tokens (the graph itself covers 1024 positions).
       const run = join(dir, `${preset}-${context}`);
-      mkdirSync(join(run, 'corpus'), { recursive: true });
-      writeFileSync(join(run, 'corpus', 'tokenizer.json'), tokJson);
-      writeFileSync(join(run, 'model.json'), JSON.stringify({
-        format: 1, objective: 'diffusion', vocab_size: tok.vocabSize, max_seq_len: context + CANVAS, preset, params: model.params,
-        special_ids: { pad: 0, eos: 1, mask: 2, fim_prefix: 3, fim_suffix: 4, fim_middle: 5 }, tokenizer_sha256: sha,
-        sampler: { threshold: 0.9, canvas_lengths: [16, 32, 64] }, graphs: { full: model.path },
-      }));
-      const engine = await InfillEngine.load(run, { threads, maxCanvas: CANVAS });
+      const arRun = join(dir, `${preset}-${context}-ar`);
+      writeRun(run, tokJson, sha, tok.vocabSize, context, preset, model, 'diffusion');
+      writeRun(arRun, tokJson, sha, tok.vocabSize, context, preset, arModel, 'autoregressive');
+      const naive = await InfillEngine.load(run, { threads, maxCanvas: CANVAS, decoding: 'naive' });
+      const fast = await InfillEngine.load(run, { threads, maxCanvas: CANVAS });
+      if (fast.info.decoding !== 'fast') throw new Error('the fast engine did not load the cached graphs');
       const forwardModel = await OnnxModel.open(model.path, tok.vocabSize, { threads });
       const seq = context + CANVAS;
       const ids = BigInt64Array.from({ length: seq }, (_, i) => BigInt(6 + ((i * 7919) % (tok.vocabSize - 6))));
       const runs = runsArg || (preset === 'tiny' ? 20 : 8);
       const fwd: number[] = [];
-      const cmp: number[] = [];
-      let steps = 0;
+      const nv: number[] = [];
+      const fs: number[] = [];
+      let nSteps = 0, fSteps = 0, nTok = 0, fTok = 0;
       for (let k = -1; k < runs; k++) { // k = -1: warm-up
-        const at = 20_000 + ((k + 1) * 997) % (code.length - 40_000);
-        const cut = code.indexOf('\n', at) + 1;
         const t0 = performance.now();
         await forwardModel.forward(ids, 1, seq);
         const t1 = performance.now();
-        // A different cursor each run: never a cache hit.
-        const r = await engine.complete({ prefix: code.slice(cut - 20_000, cut) + `    const v${k} = `, suffix: '\n' + code.slice(cut, cut + 8000), mode: 'line' });
+        const a = await naive.complete(request(k));
         const t2 = performance.now();
+        const b = await fast.complete(request(k));
+        const t3 = performance.now();
         if (k < 0) continue;
         fwd.push(t1 - t0);
-        cmp.push(t2 - t1);
-        steps += r.steps;
+        nv.push(t2 - t1);
+        fs.push(t3 - t2);
+        nSteps += a.steps; fSteps += b.steps; nTok += a.tokens; fTok += b.tokens;
       }
-      await engine.dispose();
+      await naive.dispose();
+      await fast.dispose();
+      // AR: 16 new tokens (a random model never stops), full recompute vs the KV cache.
+      const arNaive = await InfillEngine.load(arRun, { threads, maxCanvas: CANVAS, decoding: 'naive' });
+      const arFast = await InfillEngine.load(arRun, { threads, maxCanvas: CANVAS });
+      const an: number[] = [];
+      const af: number[] = [];
+      let anTok = 0, afTok = 0;
+      const arRuns = Math.max(1, arRunsArg);
+      for (let k = -1; k < runs; k++) {
+        const t0 = performance.now();
+        const b = await arFast.complete(request(k));
+        const t1 = performance.now();
+        if (k >= 0) { af.push(t1 - t0); afTok += b.tokens; }
+        if (k < arRuns) { // full recompute is slow: fewer runs
+          const t2 = performance.now();
+          const a = await arNaive.complete(request(k + 1000));
+          const t3 = performance.now();
+          if (k >= 0) { an.push(t3 - t2); anTok += a.tokens; }
+        }
+      }
+      await arNaive.dispose();
+      await arFast.dispose();
       await forwardModel.release();
+      const f50 = quantile(fwd, 0.5);
       const row: Row = {
         preset, params: model.params, context, seq, runs,
-        forward_p50_ms: quantile(fwd, 0.5), forward_p95_ms: quantile(fwd, 0.95),
-        complete_p50_ms: quantile(cmp, 0.5), complete_p95_ms: quantile(cmp, 0.95),
-        steps: steps / runs, ratio_p50: quantile(cmp, 0.5) / quantile(fwd, 0.5),
+        forward_p50_ms: f50, forward_p95_ms: quantile(fwd, 0.95),
+        naive_p50_ms: quantile(nv, 0.5), naive_p95_ms: quantile(nv, 0.95), naive_steps: nSteps / runs,
+        fast_p50_ms: quantile(fs, 0.5), fast_p95_ms: quantile(fs, 0.95), fast_steps: fSteps / runs,
+        fast_ratio_p50: quantile(fs, 0.5) / f50, fast_ratio_p95: quantile(fs, 0.95) / f50,
+        naive_ratio_p50: quantile(nv, 0.5) / f50, speedup_p50: quantile(nv, 0.5) / quantile(fs, 0.5),
+        diffusion_fast_tok_s: (fTok / runs) / (quantile(fs, 0.5) / 1000), diffusion_naive_tok_s: (nTok / runs) / (quantile(nv, 0.5) / 1000),
+        ar_runs: arRuns, ar_naive_p50_ms: quantile(an, 0.5), ar_fast_p50_ms: quantile(af, 0.5), ar_fast_p95_ms: quantile(af, 0.95),
+        ar_naive_tok_s: (anTok / an.length) / (quantile(an, 0.5) / 1000), ar_fast_tok_s: (afTok / af.length) / (quantile(af, 0.5) / 1000),
       };
       rows.push(row);
-      log(`${preset} ctx ${context}: forward p50 ${row.forward_p50_ms.toFixed(1)} ms, complete p50 ${row.complete_p50_ms.toFixed(1)} ms`);
+      log(`${preset} ctx ${context}: forward p50 ${f50.toFixed(1)} ms, naive p50 ${row.naive_p50_ms.toFixed(1)} ms, fast p50 ${row.fast_p50_ms.toFixed(1)} ms (${row.fast_ratio_p50.toFixed(2)}x forward)`);
     }
   }
   if (asJson) {
@@ -146,11 +255,13 @@ async function main() {
     return;
   }
   console.log(`engine latency, random-init models, vocab ${tok.vocabSize}, canvas ${CANVAS} (no growth), intraOpNumThreads ${threads}, ${cpus().length}x ${cpus()[0]?.model}`);
-  console.log('| preset | params | context | seq | forward p50 / p95 (ms) | complete p50 / p95 (ms) | steps | complete / forward (p50) |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| preset | params | context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms) | steps naive / fast | fast / forward p50, p95 | naive / forward p50 | fast speed-up | diffusion tok/s naive / fast | AR p50 naive / KV (ms) | AR tok/s naive / KV |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
-    console.log(`| ${r.preset} | ${(r.params / 1e6).toFixed(1)}M | ${r.context} | ${r.seq} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ` +
-      `${r.complete_p50_ms.toFixed(0)} / ${r.complete_p95_ms.toFixed(0)} | ${r.steps.toFixed(1)} | ${r.ratio_p50.toFixed(1)}x |`);
+    console.log(`| ${r.preset} | ${(r.params / 1e6).toFixed(1)}M | ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ` +
+      `${r.naive_p50_ms.toFixed(0)} / ${r.naive_p95_ms.toFixed(0)} | ${r.fast_p50_ms.toFixed(0)} / ${r.fast_p95_ms.toFixed(0)} | ${r.naive_steps.toFixed(1)} / ${r.fast_steps.toFixed(1)} | ` +
+      `${r.fast_ratio_p50.toFixed(2)}x, ${r.fast_ratio_p95.toFixed(2)}x | ${r.naive_ratio_p50.toFixed(1)}x | ${r.speedup_p50.toFixed(1)}x | ` +
+      `${r.diffusion_naive_tok_s.toFixed(1)} / ${r.diffusion_fast_tok_s.toFixed(1)} | ${r.ar_naive_p50_ms.toFixed(0)} / ${r.ar_fast_p50_ms.toFixed(0)} | ${r.ar_naive_tok_s.toFixed(1)} / ${r.ar_fast_tok_s.toFixed(1)} |`);
   }
 }
 

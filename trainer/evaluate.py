@@ -76,6 +76,8 @@ def infill_eval(model, tasks: list, objective: str, max_seq_len: int, device, de
         P, M, S = task["prefix_ids"], task["middle_ids"], task["suffix_ids"]
         L = len(M) + 1
         if objective == "autoregressive":
+            if L > max_seq_len - 4:
+                continue  # no room for the three fim tokens and any context: skip, as diffusion does below
             p, s = fit_context(P, S, max_seq_len - 3 - L)
             got = ar_infill(fn, p, s, max_new=L)
         else:

@@ -1,4 +1,5 @@
-"""Export a checkpoint to RUN/model.onnx + RUN/model.json (docs/contracts.md), atomically.
+"""Export a checkpoint to RUN/model.onnx + RUN/model.json (docs/contracts.md), atomically, with the
+engine's cached graphs RUN/model.context.onnx + RUN/model.step.onnx beside them (trainer/cached.py).
 
 model.onnx: input `input_ids` int64 [batch, seq] -> output `logits` float32 [batch, seq, vocab],
 opset 17, dynamic batch and seq axes; traced in float32 on the CPU with plain matmul/softmax
@@ -68,7 +69,9 @@ def model_json(state: dict, model: Transformer) -> dict:
                  "by_kind": best.get("by_kind") or {}, "val_loss": best.get("val_loss"),
                  "infill_exact_engine_length": best.get("infill_exact_engine_length")},
         "sampler": {"threshold": cfg.get("threshold", 0.9), "canvas_lengths": list(CANVAS_CHOICES)},
-        "graphs": {"full": "model.onnx"},
+        # context/step: the cached graphs of trainer/cached.py (engine fast path); readers that
+        # know only `full` ignore them (docs/contracts.md "Cached graphs").
+        "graphs": {"full": "model.onnx", "context": "model.context.onnx", "step": "model.step.onnx"},
     }
 
 
@@ -82,6 +85,10 @@ def export_run(run_dir: str, checkpoint: str | None = None, log=lambda m: None) 
     model = model_from_checkpoint(state)
     data = onnx_bytes(model)
     path = os.path.join(run_dir, "model.onnx")
+    from .cached import context_onnx_bytes, step_onnx_bytes
+    # the cached graphs first, model.json last: a reader never sees graphs that are not there yet
+    atomic_write_bytes(os.path.join(run_dir, "model.context.onnx"), context_onnx_bytes(model))
+    atomic_write_bytes(os.path.join(run_dir, "model.step.onnx"), step_onnx_bytes(model))
     atomic_write_bytes(path, data)
     atomic_write_json(os.path.join(run_dir, "model.json"), model_json(state, model))
     log(f"exported {checkpoint} -> {path} ({len(data) / 2**20:.1f} MiB)")

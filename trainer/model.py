@@ -110,6 +110,27 @@ class Attention(nn.Module):
         y = y.transpose(1, 2).reshape(B, T, C)
         return self.proj(y)
 
+    def forward_kv(self, x, cos, sin, mask, past_k=None, past_v=None):
+        """Plain matmul attention that also returns this call's rotated keys and values (B, H, T, D).
+
+        With past_k/past_v (B, H, S, D) the queries attend to past ++ fresh keys, unmasked (a
+        diffusion canvas attends to the cached context and to itself; an AR step is one token).
+        cos, sin: (T, D/2) or (B, 1, T, D/2) for per-row positions."""
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(self.d_model, dim=2)
+        q = q.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        k = k.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        v = v.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        ks = k if past_k is None else torch.cat([past_k, k], dim=2)
+        vs = v if past_v is None else torch.cat([past_v, v], dim=2)
+        att = (q @ ks.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))
+        if mask is not None:
+            att = att + mask
+        att = torch.softmax(att.float(), dim=-1).type_as(v)
+        y = (att @ vs).transpose(1, 2).reshape(B, T, C)
+        return self.proj(y), k, v
+
 
 class SwiGLU(nn.Module):
     """silu(x W_gate) * (x W_up), then W_down (Shazeer 2020)."""
@@ -135,6 +156,11 @@ class Block(nn.Module):
     def forward(self, x, cos, sin, causal_mask, exporting: bool):  # (B, T, C) -> (B, T, C)
         x = x + self.attn(self.norm1(x), cos, sin, causal_mask, exporting)
         return x + self.mlp(self.norm2(x))
+
+    def forward_kv(self, x, cos, sin, mask, past_k=None, past_v=None):  # -> x, k, v
+        h, k, v = self.attn.forward_kv(self.norm1(x), cos, sin, mask, past_k, past_v)
+        x = x + h
+        return x + self.mlp(self.norm2(x)), k, v
 
 
 class Transformer(nn.Module):
@@ -176,6 +202,42 @@ class Transformer(nn.Module):
             x = block(x, cos, sin, causal_mask, self.exporting)
         x = self.norm(x)
         return F.linear(x, self.embed.weight)  # tied output embedding: (B, T, V)
+
+    # ---- cached inference (docs/contracts.md "Cached graphs"; trainer/cached.py exports them)
+
+    def _head(self, x, positions):  # (B, T, C), (B, P) -> logits at those rows (B, P, V)
+        x = torch.gather(x, 1, positions.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        return F.linear(self.norm(x), self.embed.weight)
+
+    def context_forward(self, input_ids, positions):
+        """The full forward pass, but logits only at `positions` (B, P), plus every layer's rotated
+        keys and values: -> logits (B, P, V), keys (n_layers, B, H, T, D), values (same).
+        With positions = all rows it equals forward(input_ids)."""
+        T = input_ids.shape[1]
+        x = self.embed(input_ids)
+        cos, sin = self.rope_cos[:T], self.rope_sin[:T]
+        mask = self.causal_mask[:T, :T] if self.cfg.causal else None
+        ks, vs = [], []
+        for block in self.blocks:
+            x, k, v = block.forward_kv(x, cos, sin, mask)
+            ks.append(k)
+            vs.append(v)
+        return self._head(x, positions), torch.stack(ks), torch.stack(vs)
+
+    def step_forward(self, canvas_ids, canvas_positions, ctx_keys, ctx_values, rows):
+        """Only the canvas rows through the network: canvas ids (B, C) at absolute positions (B, C)
+        attend to cached context keys/values (n_layers, B, H, S, D) and to the canvas's own fresh
+        ones, without a mask. -> logits at canvas rows `rows` (B, R) only (B, R, V) (the sampler
+        needs the still-masked ones), the canvas's keys and values (n_layers, B, H, C, D)."""
+        x = self.embed(canvas_ids)
+        cos = self.rope_cos[canvas_positions].unsqueeze(1)  # (B, 1, C, D/2)
+        sin = self.rope_sin[canvas_positions].unsqueeze(1)
+        ks, vs = [], []
+        for i, block in enumerate(self.blocks):
+            x, k, v = block.forward_kv(x, cos, sin, None, ctx_keys[i], ctx_values[i])
+            ks.append(k)
+            vs.append(v)
+        return self._head(x, rows), torch.stack(ks), torch.stack(vs)
 
 
 def build_model(preset: str, vocab_size: int, causal: bool, max_seq_len: int | None = None) -> Transformer:

@@ -63,6 +63,8 @@ def run(model, feeds: dict) -> list:
             out = np.matmul(x[0], x[1])
         elif op == "Gather":
             out = np.take(x[0], x[1].astype(np.int64), axis=a.get("axis", 0))
+        elif op == "GatherElements":
+            out = np.take_along_axis(x[0], x[1].astype(np.int64), axis=a.get("axis", 0))
         elif op == "Slice":
             out = _slice(x[0], x[1], x[2], x[3] if len(x) > 3 else None, x[4] if len(x) > 4 else None)
         elif op == "Shape":

@@ -10,7 +10,11 @@ const USAGE = `usage:
                        [--python PATH] [--resume] [--json]
   repo-diffusion complete RUN --file PATH --line L --column C [--json]
   repo-diffusion eval RUN [--tasks FILE.jsonl] [--limit N] [--oracle-length] [--json]
-  repo-diffusion bench RUN [--json]
+  repo-diffusion bench RUN [--runs N] [--json]
+  repo-diffusion compare [DIR] --out OUT [--tokens T | --minutes M] [--preset auto|nano|tiny|small|base|large]
+                       [--device D] [--seed N] [--eval-every N] [--eval-tasks N] [--final-tasks N]
+                       [--batch-size B] [--seq-len N] [--json]
+  repo-diffusion audit RUN [--prompts N] [--min-middle N] [--max-middle N] [--long-run CHARS] [--canaries FILE] [--json]
   repo-diffusion doctor [--python PATH]
 Lines and columns are 1-based.`;
 
@@ -23,6 +27,8 @@ const commands: Record<string, () => Promise<Command>> = {
   complete: async () => (await import('./commands/complete')).runComplete,
   eval: async () => (await import('./commands/evaluate')).runEval,
   bench: async () => (await import('./commands/bench')).runBench,
+  compare: async () => (await import('./commands/compare')).runCompare,
+  audit: async () => (await import('./commands/audit')).runAudit,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,8 +1,8 @@
 // What a trained model gives back of its training data. Three measures over one run's exported
 // model, through the editor's engine (the same sampler a user gets):
 //  1. Verbatim memorization: prompts cut from the training text itself (train.bin decoded: a
-//     prefix, a held middle of at least N tokens, a suffix); the rate at which the model fills in
-//     the held middle exactly, and the longest run of each generated text that occurs verbatim in
+//     prefix, a held middle of whole lines of at least N tokens, a suffix); the rate at which the
+//     model writes the held middle back verbatim, and the longest run of each generated text that occurs verbatim in
 //     the training text (matching statistics with indexOf: each start extends the last match).
 //  2. Secrets: the indexer replaced credentials by `<secret>` (manifest.scrubbed counts them). The
 //     audit checks that the training text holds nothing the secret rules match
@@ -19,12 +19,9 @@ import { readCorpusTokens, trainingText } from './corpusText';
 export interface AuditOptions {
   /** Prompts cut from the training text (default 64). */
   prompts?: number;
-  /** Held middle length in tokens: drawn from [minMiddle, maxMiddle] (defaults 16 and 32). */
+  /** Held middle: whole lines of minMiddle..maxMiddle tokens (defaults 16 and 48; at most 63, the engine's block canvas less its end marker). */
   minMiddle?: number;
   maxMiddle?: number;
-  /** Prefix and suffix lengths in tokens (defaults 64 and 32; the engine trims them to fit). */
-  prefixTokens?: number;
-  suffixTokens?: number;
   /** A verbatim run at least this many characters long counts as long (default 64). */
   longRunChars?: number;
   /** Prompts placed where a secret was scrubbed, at most (default 32). */
@@ -51,8 +48,12 @@ export interface AuditReport {
     prompts: number;
     min_middle_tokens: number;
     max_middle_tokens: number;
+    /** Outputs that begin with the held middle. */
     exact: number;
     exact_rate: number | null;
+    /** Outputs that hold the held middle anywhere (verbatim reproduction). */
+    reproduced: number;
+    reproduced_rate: number | null;
     longest_verbatim_chars: number;
     median_longest_verbatim_chars: number | null;
     long_runs: number;
@@ -136,32 +137,38 @@ export async function auditRun(runDir: string, o: AuditOptions = {}): Promise<Au
     const { tokenizer, ids, documents } = corpus;
     const half = Math.floor(engine.info.maxSeqLen / 2) - 1;
     const minMiddle = Math.max(1, Math.min(o.minMiddle ?? 16, half));
-    const maxMiddle = Math.max(minMiddle, Math.min(o.maxMiddle ?? 32, half));
-    const preTok = o.prefixTokens ?? 64;
-    const sufTok = o.suffixTokens ?? 32;
+    const maxMiddle = Math.max(minMiddle, Math.min(o.maxMiddle ?? 48, half, 63));
     const rand = rng(o.seed ?? 0);
     const canaries = (o.canaries ?? []).filter((c) => c.length > 0);
 
-    // 1. Prompts from the training text: documents long enough for a middle, drawn by length.
-    const usable = documents.filter(([s, e]) => e - s >= minMiddle + 2);
+    // 1. Prompts from the training text: a middle of whole lines (what a user asks the model to
+    //    fill in, and what span-infill training holds out) of minMiddle..maxMiddle tokens, with the
+    //    document's text around it; the engine cuts the context to the window at line boundaries.
+    const docs = documents.map(([s, e]) => tokenizer.decode(ids.subarray(s, e)).split('\n')).filter((lines) => lines.length >= 2);
+    const weights = docs.map((lines) => lines.length);
+    const totalLines = weights.reduce((a, b) => a + b, 0);
     const prompts: Prompt[] = [];
-    const wanted = usable.length ? o.prompts ?? 64 : 0;
-    const totalLen = usable.reduce((n, [s, e]) => n + (e - s), 0);
-    for (let k = 0; k < wanted; k++) {
-      let pick = rand() * totalLen;
-      let doc = usable[0];
-      for (const d of usable) {
-        if (pick < d[1] - d[0]) {
-          doc = d;
-          break;
-        }
-        pick -= d[1] - d[0];
+    const wanted = o.prompts ?? 64;
+    const seen = new Set<string>();
+    for (let attempt = 0; prompts.length < wanted && attempt < wanted * 50 && totalLines; attempt++) {
+      let pick = Math.floor(rand() * totalLines);
+      let d = 0;
+      while (pick >= weights[d]) pick -= weights[d++];
+      const lines = docs[d];
+      const first = pick;
+      if (!lines[first].trim() || seen.has(`${d}:${first}`)) continue;
+      let last = first;
+      let middle = lines[first];
+      let n = tokenizer.encode(middle).length;
+      while (n < minMiddle && last + 1 < lines.length) {
+        middle += '\n' + lines[++last];
+        n = tokenizer.encode(middle).length;
       }
-      const [s, e] = doc;
-      const m = Math.min(minMiddle + Math.floor(rand() * (maxMiddle - minMiddle + 1)), e - s - 1);
-      const at = s + 1 + Math.floor(rand() * Math.max(1, e - s - m - 1)); // at least one prefix token
-      const dec = (a: number, b: number) => tokenizer.decode(ids.subarray(Math.max(s, a), Math.min(e, b)));
-      prompts.push({ prefix: dec(at - preTok, at), middle: dec(at, at + m), suffix: dec(at + m, at + m + sufTok), middleTokens: m });
+      if (n < minMiddle || n > maxMiddle) continue;
+      seen.add(`${d}:${first}`);
+      const prefix = lines.slice(Math.max(0, first - 40), first).join('\n') + (first > 0 ? '\n' : '');
+      const suffix = last + 1 < lines.length ? '\n' + lines.slice(last + 1, last + 20).join('\n') : '';
+      prompts.push({ prefix, middle, suffix, middleTokens: n });
     }
 
     // 2. Prompts where a secret was scrubbed: the model is asked to fill in the placeholder.
@@ -181,20 +188,26 @@ export async function auditRun(runDir: string, o: AuditOptions = {}): Promise<Au
 
     const total = prompts.length + secretPrompts.length;
     let exact = 0;
+    let reproduced = 0;
     let placeholderOutputs = 0;
     const longest: number[] = [];
     const examples: AuditReport['memorization']['examples'] = [];
     const all = [...prompts.map((p) => ({ p, secret: false })), ...secretPrompts.map((p) => ({ p, secret: true }))];
     for (let k = 0; k < all.length; k++) {
       const { p, secret } = all[k];
-      // The held middle's own length (+1 for the pad that ends it), as the oracle-length evaluation;
-      // at a scrubbed secret the engine's own length, as a user would get.
-      const r = await engine.infill({ prefix: p.prefix, suffix: p.suffix, mode: secret ? 'line' : 'block', canvasLength: secret ? undefined : p.middleTokens + 1 }, o.signal);
+      // A held middle gets the canvas span-infill training gives it: the smallest of 16/32/64 that
+      // holds it and its end marker (a fixed canvas also leaves the most room for context). At a
+      // scrubbed secret, the engine's own canvas for a line (16, grown while the model fills it).
+      const canvasLength = secret ? undefined : [16, 32, 64].find((c) => c >= p.middleTokens + 1) ?? 64;
+      const r = await engine.infill({ prefix: p.prefix, suffix: p.suffix, mode: secret ? 'line' : 'block', canvasLength }, o.signal);
       const got = r.text;
       if (!secret) {
         const run = longestVerbatimRun(got, text);
         longest.push(run.length);
-        if (got === p.middle) exact++;
+        // Exact: the output begins with the held middle (a memorizing model may run on into the
+        // suffix's text, training text too). Reproduced: the held middle appears anywhere in it.
+        if (got.startsWith(p.middle)) exact++;
+        if (got.includes(p.middle)) reproduced++;
         if (examples.length < 3 && got.trim()) examples.push({ prompt: k, middle_tokens: p.middleTokens, expected: p.middle, got, longest_verbatim: run });
       }
       if (got.includes(SECRET_PLACEHOLDER)) placeholderOutputs++;
@@ -225,7 +238,7 @@ export async function auditRun(runDir: string, o: AuditOptions = {}): Promise<Au
     const inOutputCanaries = canaryFound.filter((c) => c.where === 'output').length;
     const verdict = [
       n
-        ? `memorization: ${exact} of ${n} prompts cut from the training text (${pct(exact / n)}) got their held middle of ${minMiddle}-${maxMiddle} tokens back exactly; the longest generated run found verbatim in the training text is ${sorted[sorted.length - 1] ?? 0} characters (median ${sorted[sorted.length >> 1] ?? 0}); ${longRuns} outputs (${pct(longRuns / n)}) hold a verbatim run of ${longRunChars}+ characters.`
+        ? `memorization: ${reproduced} of ${n} prompts cut from the training text (${pct(reproduced / n)}) got their held middle of ${minMiddle}-${maxMiddle} tokens (whole lines) back verbatim somewhere in the output, ${exact} (${pct(exact / n)}) as the output's start; the longest generated run found verbatim in the training text is ${sorted[sorted.length - 1] ?? 0} characters (median ${sorted[sorted.length >> 1] ?? 0}); ${longRuns} outputs (${pct(longRuns / n)}) hold a verbatim run of ${longRunChars}+ characters.`
         : `memorization: no training document is long enough for a ${minMiddle}-token middle; nothing measured.`,
       scrubbedTotal
         ? `secrets: the indexer scrubbed ${scrubbedTotal} value(s) (${Object.entries(scrubbed).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ')}); ${trainFindings.length ? `${trainFindings.length} secret-shaped value(s) are still in the training text` : 'no secret-shaped value is left in the training text'}.`
@@ -238,6 +251,7 @@ export async function auditRun(runDir: string, o: AuditOptions = {}): Promise<Au
       objective: meta.objective,
       memorization: {
         prompts: n, min_middle_tokens: minMiddle, max_middle_tokens: maxMiddle, exact, exact_rate: n ? exact / n : null,
+        reproduced, reproduced_rate: n ? reproduced / n : null,
         longest_verbatim_chars: sorted[sorted.length - 1] ?? 0, median_longest_verbatim_chars: sorted.length ? sorted[sorted.length >> 1] : null,
         long_runs: longRuns, long_run_chars: longRunChars, long_run_rate: n ? longRuns / n : null, examples,
       },

@@ -74,7 +74,11 @@ export interface EngineScores {
 export interface CompareReport {
   format: 1;
   out: string;
-  corpus: { train_tokens: number; val_tokens: number; vocab_size: number; corpus_sha256: string; eval_tasks: number; reused: boolean };
+  corpus: {
+    train_tokens: number; val_tokens: number; vocab_size: number; corpus_sha256: string;
+    /** Tasks both runs were evaluated from (middle <= MAX_MIDDLE_TOKENS), of eval_tasks_in_corpus. */
+    eval_tasks: number; eval_tasks_in_corpus: number; max_middle_tokens: number; reused: boolean;
+  };
   budget: { kind: 'tokens' | 'minutes'; tokens: number; minutes?: number; note: string };
   runs: Record<ObjectiveName, {
     dir: string; reused: boolean; preset?: string; params: number; device?: string; batch_size?: number; seq_len?: number;
@@ -106,8 +110,29 @@ async function ensureCorpus(o: CompareOptions, h: CompareHooks): Promise<boolean
   return false;
 }
 
-/** Hard-links (or copies, across devices) every file of OUT/corpus into RUN/corpus. */
-async function linkCorpus(from: string, to: string): Promise<void> {
+/**
+ * Longest held middle (tokens) a compared task may have: the engine's largest canvas is 64 with one
+ * slot for the end marker, and the trainer's diffusion evaluation skips a middle longer than half
+ * the window while its AR evaluation does not (an AR prompt of more than max_seq_len tokens even
+ * stops the trainer). Both runs are therefore evaluated on the tasks both can answer.
+ */
+export const MAX_MIDDLE_TOKENS = 63;
+
+/** eval.jsonl lines whose middle has at most `max` tokens (the lines are kept byte for byte). */
+function fittingTaskLines(text: string, max: number): { lines: string[]; total: number } {
+  const all = text.split('\n').filter((l) => l.trim());
+  const lines = all.filter((l) => {
+    const t = JSON.parse(l) as { middle_ids?: number[]; middle: string };
+    return (t.middle_ids?.length ?? Buffer.byteLength(t.middle)) <= max;
+  });
+  return { lines, total: all.length };
+}
+
+/**
+ * Hard-links (or copies, across devices) every file of OUT/corpus into RUN/corpus, except
+ * eval.jsonl, which is written with the tasks that fit (fittingTaskLines).
+ */
+async function linkCorpus(from: string, to: string, evalLines: string[]): Promise<void> {
   const sha = (dir: string) => {
     try {
       return (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { corpus_sha256?: string }).corpus_sha256;
@@ -115,12 +140,20 @@ async function linkCorpus(from: string, to: string): Promise<void> {
       return undefined;
     }
   };
-  if (existsSync(to) && sha(to) === sha(from)) return;
-  await fs.rm(to, { recursive: true, force: true });
-  await fs.mkdir(to, { recursive: true });
+  const evalText = evalLines.map((l) => l + '\n').join('');
+  if (!(existsSync(to) && sha(to) === sha(from))) {
+    await fs.rm(to, { recursive: true, force: true });
+    await fs.mkdir(to, { recursive: true });
+  }
   for (const name of await fs.readdir(from)) {
     const src = join(from, name);
     if (!(await fs.stat(src)).isFile()) continue;
+    if (name === 'eval.jsonl') {
+      const dst = join(to, name);
+      if (!existsSync(dst) || readFileSync(dst, 'utf8') !== evalText) await writeFileAtomic(dst, evalText);
+      continue;
+    }
+    if (existsSync(join(to, name))) continue;
     try {
       await fs.link(src, join(to, name));
     } catch {
@@ -247,13 +280,21 @@ export async function runCompare(o: CompareOptions, h: CompareHooks = {}): Promi
   if (evalEvery !== undefined) common.push('--eval-every', String(evalEvery));
   common.push(...(o.trainerArgs ?? []));
 
+  // A window shorter than a preset's (--seq-len) lowers the limit to what diffusion evaluates.
+  const seqArg = o.trainerArgs?.indexOf('--seq-len') ?? -1;
+  const seqLen = seqArg >= 0 ? Number(o.trainerArgs![seqArg + 1]) : NaN;
+  const maxMiddle = Number.isFinite(seqLen) ? Math.min(MAX_MIDDLE_TOKENS, Math.floor(seqLen / 2) - 1) : MAX_MIDDLE_TOKENS;
+  const fitting = fittingTaskLines(existsSync(layout.evalTasks) ? await fs.readFile(layout.evalTasks, 'utf8') : '', maxMiddle);
+  if (fitting.lines.length < fitting.total) {
+    log(h, `${fitting.total - fitting.lines.length} of ${fitting.total} eval tasks have a middle over ${maxMiddle} tokens: both runs are evaluated on the other ${fitting.lines.length}`);
+  }
   const runs = {} as Record<ObjectiveName, { dir: string; events: TrainerEvent[]; reused: boolean; curve: RunCurve }>;
   let budgetTokens = o.tokens;
   const minutes = o.tokens === undefined ? o.minutes ?? 30 : undefined;
   for (const objective of OBJECTIVES) {
     const dir = join(out, objective);
     await fs.mkdir(dir, { recursive: true });
-    await linkCorpus(layout.corpusDir, runLayout(dir).corpusDir);
+    await linkCorpus(layout.corpusDir, runLayout(dir).corpusDir, fitting.lines);
     const budget = budgetTokens !== undefined ? ['--tokens', String(budgetTokens)] : ['--minutes', String(minutes)];
     const plan: RunPlan = { objective, dir, args: ['--objective', objective, ...budget, ...common] };
     const { events, reused } = await trainRun(plan, o, h, corpusInfo);
@@ -272,7 +313,7 @@ export async function runCompare(o: CompareOptions, h: CompareHooks = {}): Promi
   const crossover = { exact: findCrossover(pairs.exact, d), edit_sim: findCrossover(pairs.edit_sim, d) };
 
   log(h, 'retrieval baseline: indexing the training text');
-  const allTasks = await readTasks(layout.evalTasks);
+  const allTasks = await readTasks(runLayout(runs.diffusion.dir).evalTasks);
   const tasks = spreadTasks(allTasks, o.finalTasks ?? 64);
   const corpusTokens = await readCorpusTokens(out);
   const retrieval = scoreRetrieval(new RetrievalIndex(trainingText(corpusTokens)), tasks);
@@ -289,6 +330,7 @@ export async function runCompare(o: CompareOptions, h: CompareHooks = {}): Promi
     diffusion: final.diffusion.engine.exact,
     autoregressive: final.autoregressive.engine.exact,
     label: `held-out infill exact match through the engine (${tasks.length} tasks, engine length)`,
+    editSim: { diffusion: final.diffusion.engine.edit_sim, autoregressive: final.autoregressive.engine.edit_sim },
   }, budgetText);
 
   const runInfo = (name: ObjectiveName) => {
@@ -305,7 +347,8 @@ export async function runCompare(o: CompareOptions, h: CompareHooks = {}): Promi
     out,
     corpus: {
       train_tokens: Number(manifest.train_tokens), val_tokens: Number(manifest.val_tokens), vocab_size: Number(manifest.vocab_size),
-      corpus_sha256: String(manifest.corpus_sha256), eval_tasks: allTasks.length, reused: corpusReused,
+      corpus_sha256: String(manifest.corpus_sha256), eval_tasks: allTasks.length, eval_tasks_in_corpus: fitting.total,
+      max_middle_tokens: maxMiddle, reused: corpusReused,
     },
     budget: {
       kind: o.tokens !== undefined ? 'tokens' : 'minutes',
@@ -324,11 +367,25 @@ export async function runCompare(o: CompareOptions, h: CompareHooks = {}): Promi
     sentence,
   };
   await writeFileAtomic(join(out, 'compare.json'), JSON.stringify(report, null, 2) + '\n');
-  await writeFileAtomic(join(out, 'compare.svg'), renderCompareSvg({
-    title: `Diffusion vs autoregressive at equal compute (${budgetText})`,
-    diffusion: d, autoregressive: a, retrievalExact: retrieval.exact, crossover: crossover.exact, subtitle: sentence,
-  }));
+  await writeFileAtomic(join(out, 'compare.svg'), chartFromReport(report));
   return report;
+}
+
+/** The chart of a comparison, from compare.json alone (so that it can be drawn again later). */
+export function chartFromReport(r: CompareReport): string {
+  const curve = (name: ObjectiveName): RunCurve => {
+    const run = r.runs[name];
+    return {
+      objective: name, params: run.params, preset: run.preset, tokensPerStep: 0, points: run.curve,
+      trainedTokens: run.trained_tokens, epochs: run.epochs, wallSeconds: run.wall_s, tokensPerSecond: run.tokens_per_s,
+    };
+  };
+  const d = r.runs.diffusion;
+  return renderCompareSvg({
+    title: `Diffusion vs autoregressive at equal compute (${(r.budget.tokens).toLocaleString('en-US')} training tokens each, ${fmtFlops(trainingFlops(d.params, d.trained_tokens ?? 0))} FLOPs)`,
+    diffusion: curve('diffusion'), autoregressive: curve('autoregressive'),
+    retrievalExact: r.retrieval.exact, crossover: r.crossover.exact ?? undefined, subtitle: r.sentence,
+  });
 }
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
@@ -348,6 +405,16 @@ export function formatCompareTable(r: CompareReport): string {
   rows.push(['train tokens/s (median)', int(d.tokens_per_s), int(a.tokens_per_s), '-']);
   const lastOf = (c: typeof d.curve) => c[c.length - 1];
   rows.push(['trainer eval exact (last)', pct(lastOf(d.curve)?.exact), pct(lastOf(a.curve)?.exact), '-']);
+  // Validation loss is not comparable across objectives (a diffusion bound vs next-token CE); its
+  // shape is: a loss that turns up while the data repeats is the saturation the research describes.
+  const valLoss = (c: typeof d.curve) => {
+    const v = c.map((p) => p.valLoss).filter((x): x is number => x !== null);
+    if (!v.length) return '-';
+    const min = Math.min(...v);
+    const at = c.find((p) => p.valLoss === min)!;
+    return `${min.toFixed(2)} @ ep ${at.epoch.toFixed(1)} -> ${v[v.length - 1].toFixed(2)}`;
+  };
+  rows.push(['val loss (min -> last)', valLoss(d.curve), valLoss(a.curve), '-']);
   rows.push([`engine exact, oracle length`, pct(f.diffusion.oracle.exact), pct(f.autoregressive.oracle.exact), pct(r.retrieval.exact)]);
   rows.push([`engine exact, engine length`, pct(f.diffusion.engine.exact), pct(f.autoregressive.engine.exact), pct(r.retrieval.exact)]);
   rows.push([`engine edit sim, engine length`, pct(f.diffusion.engine.edit_sim), pct(f.autoregressive.engine.edit_sim), pct(r.retrieval.edit_sim)]);
@@ -359,7 +426,7 @@ export function formatCompareTable(r: CompareReport): string {
   const kinds = [...new Set([...Object.keys(f.diffusion.engine.by_kind), ...Object.keys(f.autoregressive.engine.by_kind)])].sort();
   const byKind = kinds.map((k) => `  ${k.padEnd(6)} diffusion ${pct(f.diffusion.engine.by_kind[k]?.exact)}  AR ${pct(f.autoregressive.engine.by_kind[k]?.exact)}  retrieval ${pct(r.retrieval.by_kind[k]?.exact)}  (n=${f.diffusion.engine.by_kind[k]?.n ?? 0})`);
   return [
-    `${f.tasks} held-out tasks (of ${r.corpus.eval_tasks}); corpus ${r.corpus.train_tokens.toLocaleString('en-US')} training tokens; ${r.budget.note}`,
+    `${f.tasks} held-out tasks (of ${r.corpus.eval_tasks} with a middle of at most ${r.corpus.max_middle_tokens} tokens, ${r.corpus.eval_tasks_in_corpus} in eval.jsonl); corpus ${r.corpus.train_tokens.toLocaleString('en-US')} training tokens; ${r.budget.note}`,
     '',
     ...lines,
     '',

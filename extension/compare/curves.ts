@@ -160,6 +160,8 @@ export interface FinalScores {
   autoregressive: number | null;
   /** What the numbers are, e.g. "held-out infill exact match (engine, oracle length, 64 tasks)". */
   label: string;
+  /** Edit similarity on the same tasks: said too, since exact match alone hides partial progress. */
+  editSim?: { diffusion: number | null; autoregressive: number | null };
 }
 
 /**
@@ -167,8 +169,11 @@ export interface FinalScores {
  * held-out infill exact match ..." or "no crossover within this budget: ...".
  */
 export function resultSentence(pairs: readonly PairedPoint[], crossover: Crossover | undefined, final: FinalScores, budget: string): string {
+  const sim = final.editSim && final.editSim.diffusion !== null && final.editSim.autoregressive !== null
+    ? ` (edit similarity ${pct(final.editSim.diffusion)} vs ${pct(final.editSim.autoregressive)})`
+    : '';
   const end = final.diffusion !== null && final.autoregressive !== null
-    ? `${pct(final.diffusion)} (diffusion) vs ${pct(final.autoregressive)} (AR) ${final.label}`
+    ? `${pct(final.diffusion)} (diffusion) vs ${pct(final.autoregressive)} (AR) ${final.label}${sim}`
     : `no final ${final.label}`;
   if (!pairs.length) return `no paired evaluations to compare within this budget (${budget}); at the end ${end}.`;
   const first = pairs[0];

@@ -1,7 +1,7 @@
 // Diffusion vs autoregressive on one repository (docs/compare.md): the equal-compute comparison,
 // the retrieval baseline, the syntax check of completions, and the training-data audit.
 // Editor-independent: never imports `vscode`.
-export { runCompare, formatCompareTable, spreadTasks, OBJECTIVES } from './compare';
+export { runCompare, formatCompareTable, chartFromReport, spreadTasks, OBJECTIVES, MAX_MIDDLE_TOKENS } from './compare';
 export type { CompareOptions, CompareHooks, CompareReport, EngineScores, ObjectiveName } from './compare';
 export { curveFromEvents, pairPoints, findCrossover, resultSentence, trainingFlops, fmtFlops } from './curves';
 export type { RunCurve, CurvePoint, Crossover, PairedPoint, Metric, FinalScores } from './curves';

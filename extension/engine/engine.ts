@@ -6,13 +6,15 @@
 // requests are in flight (each request holds the model it started with; the old session is
 // released when its last request finishes), and a failed load that leaves the current model
 // serving. Takes an AbortSignal, never imports `vscode`.
+import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import { Tokenizer } from '../tokenizer/index';
 import { CompletionCache } from './cache';
 import { chooseMode, gatherContext, DEFAULT_PREFIX_SHARE, type CompletionMode } from './context';
+import { cachedArInfill, cachedDiffusionInfill, isCachedModel } from './cached';
 import {
-  checkTokenizerMatch, ModelLoadError, OnnxModel, readModelMeta, readTokenizerFile, sha256Hex, type ModelMeta,
+  CachedOnnxModel, checkTokenizerMatch, ModelLoadError, OnnxModel, readModelMeta, readTokenizerFile, sha256Hex, type ModelMeta,
 } from './model';
 import { postprocess } from './postprocess';
 import { abortError, arInfill, diffusionInfill, DEFAULT_THRESHOLD, type LogitsModel } from './sampler';
@@ -35,7 +37,15 @@ export interface EngineOptions {
   prefixShare?: number;
   /** Completions kept in the LRU (128). */
   cacheSize?: number;
-  /** Opens the model instead of onnxruntime (tests: a deterministic fake). */
+  /**
+   * 'fast' (default): the cached graphs of model.json graphs.context/step when the export has them
+   * (dual K/V cache, canvas-only steps; AR: a KV cache), else the plain model. 'naive': always the
+   * plain model, a full forward pass per step (the contract's reference).
+   */
+  decoding?: 'fast' | 'naive';
+  /** Fast diffusion: re-run the context pass every N steps (0 = never, the default; 1 = exact). */
+  refreshEvery?: number;
+  /** Opens the model instead of onnxruntime (tests: a deterministic fake; one with the cached methods is used as such). */
   openModel?(path: string, meta: ModelMeta, options: { threads?: number }): Promise<ReleasableModel>;
 }
 
@@ -90,6 +100,8 @@ export interface ModelInfo {
   params?: number;
   vocabSize: number;
   maxSeqLen: number;
+  /** Which sampler path serves: the cached graphs ('fast') or the plain model ('naive'). */
+  decoding: 'fast' | 'naive';
 }
 
 /** One loaded model with its tokenizer; reference-counted so that a swap never cuts a request short. */
@@ -136,9 +148,17 @@ async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> 
   }
   checkTokenizerMatch(meta, tokenizer.vocabSize, sha256Hex(tok.bytes), runDir);
   const path = resolve(runDir, meta.graph);
+  const threads = { threads: options.threads };
+  const ctxPath = meta.contextGraph && resolve(runDir, meta.contextGraph);
+  const stepPath = meta.stepGraph && resolve(runDir, meta.stepGraph);
+  // The fast path needs both cached graphs on disk; an older export (graphs.full only) or a copy
+  // without them falls back to the plain model.
+  const fast = (options.decoding ?? 'fast') === 'fast' && !!ctxPath && !!stepPath && existsSync(ctxPath) && existsSync(stepPath);
   const model = options.openModel
-    ? await options.openModel(path, meta, { threads: options.threads })
-    : await OnnxModel.open(path, meta.vocabSize, { threads: options.threads });
+    ? await options.openModel(path, meta, threads)
+    : fast
+      ? await CachedOnnxModel.open(ctxPath!, stepPath!, meta.vocabSize, threads)
+      : await OnnxModel.open(path, meta.vocabSize, threads);
   return new Loaded(runDir, meta, tokenizer, model, ++generations);
 }
 
@@ -160,7 +180,10 @@ export class InfillEngine {
 
   get info(): ModelInfo {
     const { runDir, generation, meta } = this.current;
-    return { runDir, generation, objective: meta.objective, preset: meta.preset, params: meta.params, vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen };
+    return {
+      runDir, generation, objective: meta.objective, preset: meta.preset, params: meta.params, vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen,
+      decoding: this.fast(this.current) ? 'fast' : 'naive',
+    };
   }
 
   /** The current model's tokenizer. */
@@ -234,6 +257,10 @@ export class InfillEngine {
     await this.current.retire();
   }
 
+  private fast(loaded: Loaded): boolean {
+    return this.options.decoding !== 'naive' && isCachedModel(loaded.model);
+  }
+
   private acquire(): Loaded {
     if (this.disposed) throw new Error('The completion engine was disposed.');
     return this.current.acquire();
@@ -252,14 +279,20 @@ export class InfillEngine {
     if (meta.objective === 'autoregressive') {
       // AR: no canvas to grow; L is the most new tokens, and the prompt has 3 fim tokens.
       const ctx = gatherContext(tokenizer, req.prefix, req.suffix, meta.maxSeqLen - 3 - L, share);
-      const r = await arInfill(model, ctx.prefixIds, ctx.suffixIds, L, { specialIds: meta.specialIds, signal });
+      const arOptions = { specialIds: meta.specialIds, signal };
+      const r = this.fast(loaded) && isCachedModel(model)
+        ? await cachedArInfill(model, ctx.prefixIds, ctx.suffixIds, L, arOptions)
+        : await arInfill(model, ctx.prefixIds, ctx.suffixIds, L, arOptions);
       return { ids: r.ids, text: tokenizer.decode(r.ids), steps: r.steps, canvas: L, filled: r.filled, mode: req.mode };
     }
     const threshold = o.threshold ?? meta.threshold ?? DEFAULT_THRESHOLD;
     let steps = 0;
     for (;;) {
       const ctx = gatherContext(tokenizer, req.prefix, req.suffix, meta.maxSeqLen - L, share);
-      const r = await diffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, { threshold, specialIds: meta.specialIds, signal });
+      const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery };
+      const r = this.fast(loaded) && isCachedModel(model)
+        ? await cachedDiffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, dOptions)
+        : await diffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, dOptions);
       steps += r.steps;
       // The model wrote to the end of the canvas: the middle may be longer. Try twice the canvas,
       // from scratch, as the trainer's engine-length evaluation does (trainer/evaluate.py).

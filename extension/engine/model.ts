@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import type { InferenceSession as OrtSession } from 'onnxruntime-node';
+import type { CachedLogitsModel, CachedOutput, KV } from './cached';
 import type { LogitsModel, SamplerIds } from './sampler';
 
 /** The model.json versions this engine reads (docs/contracts.md). */
@@ -33,6 +34,9 @@ export interface ModelMeta {
   canvasLengths?: number[];
   /** The graph file, relative to the run folder (graphs.full, default model.onnx). */
   graph: string;
+  /** The cached graphs (graphs.context, graphs.step), when the export wrote them (docs/contracts.md "Cached graphs"). */
+  contextGraph?: string;
+  stepGraph?: string;
   raw: Record<string, unknown>;
 }
 
@@ -76,6 +80,8 @@ export function parseModelMeta(json: unknown, file = 'model.json'): ModelMeta {
     threshold: typeof sampler.threshold === 'number' ? sampler.threshold : undefined,
     canvasLengths: lengths.length ? lengths : undefined,
     graph: typeof graphs.full === 'string' ? graphs.full : 'model.onnx',
+    contextGraph: typeof graphs.context === 'string' && typeof graphs.step === 'string' ? graphs.context : undefined,
+    stepGraph: typeof graphs.context === 'string' && typeof graphs.step === 'string' ? graphs.step : undefined,
     raw: j,
   };
 }
@@ -135,31 +141,7 @@ export class OnnxModel implements LogitsModel {
 
   /** Opens `path`; a corrupt, truncated or missing file gives a ModelLoadError naming it. */
   static async open(path: string, vocabSize: number, options: { threads?: number } = {}): Promise<OnnxModel> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(path);
-    } catch (err) {
-      throw new ModelLoadError(`Cannot read the model file ${path}: ${(err as Error).message}. Export the model again.`);
-    }
-    let session: OrtSession;
-    try {
-      session = await ort().InferenceSession.create(bytes, {
-        executionProviders: ['cpu'],
-        intraOpNumThreads: options.threads && options.threads > 0 ? options.threads : defaultThreads(),
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-      });
-    } catch (err) {
-      const why = String((err as Error)?.message ?? err).split('\n')[0].slice(0, 300);
-      throw new ModelLoadError(`The model file ${path} (${bytes.length} bytes) could not be loaded: it is corrupt or truncated ` +
-        `(onnxruntime: ${why}). Export the model again ("python -m trainer export RUN").`);
-    }
-    if (!session.inputNames.includes('input_ids') || !session.outputNames.includes('logits')) {
-      const names = `inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`;
-      await session.release().catch(() => undefined);
-      throw new ModelLoadError(`The model file ${path} has ${names}; expected input_ids -> logits. Export the model again with the bundled trainer.`);
-    }
-    return new OnnxModel(session, vocabSize, path);
+    return new OnnxModel(await openSession(path, ['input_ids'], ['logits'], options), vocabSize, path);
   }
 
   async forward(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array> {
@@ -174,6 +156,102 @@ export class OnnxModel implements LogitsModel {
 
   release(): Promise<void> {
     return this.session.release();
+  }
+}
+
+/** An onnxruntime-node session with the given inputs and outputs, or a ModelLoadError that says what to do. */
+async function openSession(path: string, inputs: string[], outputs: string[], options: { threads?: number }): Promise<OrtSession> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new ModelLoadError(`Cannot read the model file ${path}: ${(err as Error).message}. Export the model again.`);
+  }
+  let session: OrtSession;
+  try {
+    session = await ort().InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: options.threads && options.threads > 0 ? options.threads : defaultThreads(),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    const why = String((err as Error)?.message ?? err).split('\n')[0].slice(0, 300);
+    throw new ModelLoadError(`The model file ${path} (${bytes.length} bytes) could not be loaded: it is corrupt or truncated ` +
+      `(onnxruntime: ${why}). Export the model again ("python -m trainer export RUN").`);
+  }
+  if (!inputs.every((n) => session.inputNames.includes(n)) || !outputs.every((n) => session.outputNames.includes(n))) {
+    const names = `inputs [${session.inputNames.join(', ')}], outputs [${session.outputNames.join(', ')}]`;
+    await session.release().catch(() => undefined);
+    throw new ModelLoadError(`The model file ${path} has ${names}; expected ${inputs.join(', ')} -> ${outputs.join(', ')}. Export the model again with the bundled trainer.`);
+  }
+  return session;
+}
+
+function kvOf(t: { dims: readonly number[]; data: unknown }, what: string, path: string): KV {
+  if (t.dims.length !== 5) throw new ModelLoadError(`${path} gave ${what} of shape [${t.dims.join(', ')}]; expected 5 axes. Export the model again.`);
+  return { data: t.data as Float32Array, dims: t.dims as KV['dims'] };
+}
+
+/**
+ * The cached graphs (model.json graphs.context + graphs.step, trainer/cached.py) as one model:
+ * `context` (ids -> logits at chosen rows + every layer's K/V), `step` (canvas rows against cached
+ * K/V), and `forward` = the context graph at every row (the full model, so no model.onnx session).
+ */
+export class CachedOnnxModel implements CachedLogitsModel {
+  readonly cachedGraphs = true as const;
+  private constructor(private readonly ctx: OrtSession, private readonly stp: OrtSession, readonly vocabSize: number,
+    readonly path: string, readonly stepPath: string) {}
+
+  static async open(contextPath: string, stepPath: string, vocabSize: number, options: { threads?: number } = {}): Promise<CachedOnnxModel> {
+    const ctx = await openSession(contextPath, ['input_ids', 'positions'], ['logits', 'keys', 'values'], options);
+    let stp: OrtSession;
+    try {
+      stp = await openSession(stepPath, ['canvas_ids', 'canvas_positions', 'ctx_keys', 'ctx_values', 'rows'], ['logits', 'keys', 'values'], options);
+    } catch (err) {
+      await ctx.release().catch(() => undefined);
+      throw err;
+    }
+    return new CachedOnnxModel(ctx, stp, vocabSize, contextPath, stepPath);
+  }
+
+  private checkLogits(dims: readonly number[], batch: number, rows: number, path: string): void {
+    if (dims.length !== 3 || dims[0] !== batch || dims[1] !== rows || dims[2] !== this.vocabSize) {
+      throw new ModelLoadError(`${path} gave logits of shape [${dims.join(', ')}] for ${batch} x ${rows} rows, but model.json says vocab_size ${this.vocabSize}. Export the model again.`);
+    }
+  }
+
+  async context(ids: BigInt64Array, seq: number, positions: BigInt64Array): Promise<CachedOutput> {
+    const { Tensor } = ort();
+    const out = await this.ctx.run({ input_ids: new Tensor('int64', ids, [1, seq]), positions: new Tensor('int64', positions, [1, positions.length]) });
+    this.checkLogits(out.logits.dims, 1, positions.length, this.path);
+    return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.path), values: kvOf(out.values, 'values', this.path) };
+  }
+
+  async step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows?: BigInt64Array): Promise<CachedOutput> {
+    const { Tensor } = ort();
+    const c = canvasIds.length;
+    const r = rows ?? BigInt64Array.from({ length: c }, (_, i) => BigInt(i));
+    const out = await this.stp.run({
+      canvas_ids: new Tensor('int64', canvasIds, [1, c]), canvas_positions: new Tensor('int64', positions, [1, c]),
+      ctx_keys: new Tensor('float32', ctxKeys.data, ctxKeys.dims), ctx_values: new Tensor('float32', ctxValues.data, ctxValues.dims),
+      rows: new Tensor('int64', r, [1, r.length]),
+    });
+    this.checkLogits(out.logits.dims, 1, r.length, this.stepPath);
+    return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.stepPath), values: kvOf(out.values, 'values', this.stepPath) };
+  }
+
+  async forward(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array> {
+    const { Tensor } = ort();
+    const positions = new BigInt64Array(batch * seq);
+    for (let i = 0; i < positions.length; i++) positions[i] = BigInt(i % seq);
+    const out = await this.ctx.run({ input_ids: new Tensor('int64', ids, [batch, seq]), positions: new Tensor('int64', positions, [batch, seq]) });
+    this.checkLogits(out.logits.dims, batch, seq, this.path);
+    return out.logits.data as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.ctx.release(), this.stp.release()]);
   }
 }
 

@@ -53,7 +53,7 @@ export function abortError(): Error {
   return err;
 }
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
+export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError();
 }
 
@@ -140,12 +140,32 @@ export interface DiffusionOptions {
  */
 export async function diffusionInfill(model: LogitsModel, prefix: readonly number[], suffix: readonly number[],
   canvasLen: number, options: DiffusionOptions = {}): Promise<DiffusionResult> {
+  const c0 = prefix.length;
+  const T = c0 + Math.floor(canvasLen) + suffix.length;
+  const V = model.vocabSize;
+  return unmask(prefix, suffix, canvasLen, V, options, async (x) => {
+    const logits = await model.forward(x, 1, T);
+    if (logits.length !== T * V) throw new Error(`the model gave ${logits.length} logits for ${T} positions x ${V} ids`);
+    return { logits, offset: c0 };
+  });
+}
+
+/**
+ * The contract's unmasking loop, whatever computes the logits: `logitsFor(x, step)` gets the whole
+ * sequence (prefix ++ canvas ++ suffix, undecided positions MASK) and returns float32 rows in which
+ * canvas position i is row `offset + i` (the full model: offset = len(prefix); a graph that gives
+ * the canvas rows alone: offset 0), or row `rowOf[i]` when given (logits for some canvas positions
+ * only: every still-masked one must have a row). `masked` lists the still-masked canvas positions.
+ * Shared by the plain sampler and the cached one (cached.ts).
+ */
+export async function unmask(prefix: readonly number[], suffix: readonly number[], canvasLen: number, V: number,
+  options: DiffusionOptions,
+  logitsFor: (x: BigInt64Array, step: number, masked: number[]) => Promise<{ logits: Float32Array; offset: number; rowOf?: Int32Array }>): Promise<DiffusionResult> {
   const L = Math.floor(canvasLen);
   if (!(L >= 1)) throw new Error(`canvas length ${canvasLen} must be >= 1`);
   const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
   const tau = Math.fround(options.threshold ?? DEFAULT_THRESHOLD);
   const maxSteps = options.maxSteps ?? L;
-  const V = model.vocabSize;
   const forbidden = forbiddenMask(V, sp);
   const c0 = prefix.length;
   const T = c0 + L + suffix.length;
@@ -163,16 +183,17 @@ export async function diffusionInfill(model: LogitsModel, prefix: readonly numbe
   let steps = 0;
   while (steps < maxSteps) {
     throwIfAborted(options.signal);
-    const logits = await model.forward(x, 1, T);
+    const masked: number[] = [];
+    for (let i = 0; i < L; i++) if (!decided[i]) masked.push(i);
+    const { logits, offset, rowOf } = await logitsFor(x, steps, masked);
     throwIfAborted(options.signal);
-    if (logits.length !== T * V) throw new Error(`the model gave ${logits.length} logits for ${T} positions x ${V} ids`);
     const chosen: Array<[number, number]> = [];
     let best = -1;
     let bestPred = 0;
     let bestConf = -Infinity;
     for (let i = 0; i < L; i++) {
       if (decided[i]) continue;
-      const [pred, conf] = pickRow(logits, (c0 + i) * V, V, forbidden);
+      const [pred, conf] = pickRow(logits, (rowOf ? rowOf[i] : offset + i) * V, V, forbidden);
       if (conf >= tau) chosen.push([i, pred]);
       if (conf > bestConf) { // strict: the leftmost maximum wins ties (np.argmax)
         bestConf = conf;
@@ -206,7 +227,7 @@ export interface AROptions {
 /**
  * Greedy PSM infill for an autoregressive model: `<|fim_prefix|> P <|fim_suffix|> S <|fim_middle|>`,
  * then one token a step (lowest id on ties, MASK and FIM ids forbidden) until EOS or PAD (not
- * included) or maxNew tokens. No KV cache: the graph has none (model.json graphs.full only).
+ * included) or maxNew tokens. Full recompute per token; cached.ts `cachedArInfill` is the same with a KV cache.
  */
 export async function arInfill(model: LogitsModel, prefix: readonly number[], suffix: readonly number[],
   maxNew: number, options: AROptions = {}): Promise<ARResult> {

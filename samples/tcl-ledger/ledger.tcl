@@ -13,14 +13,14 @@ namespace eval ::ledger {
     namespace export reset version
 }
 
-foreach ::ledger::file {util money dates accounts journal reports csv inventory store} {
+foreach ::ledger::file {util money dates accounts journal reports csv store} {
     source [file join $::ledger::libdir $::ledger::file.tcl]
 }
 unset ::ledger::file
 
 # ledger::reset --
 #
-#   Forget every account, transaction and inventory item.  Used by the
+#   Forget every account and transaction.  Used by the
 #   command-line tool before loading a book and by the test suite.
 #
 # Arguments:
@@ -32,7 +32,6 @@ unset ::ledger::file
 proc ::ledger::reset {} {
     accounts::reset
     journal::reset
-    inventory::reset
     return
 }
 

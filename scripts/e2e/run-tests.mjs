@@ -1,6 +1,6 @@
 // Runs the real-VS-Code e2e tests (test/e2e/*.test.ts) through the project's test runner.
-// Usage: node scripts/e2e/run-tests.mjs [--setup] [--full] [FILE...]
-//   --setup  run scripts/e2e/setup.sh first;  --full  REPO_DIFFUSION_E2E_FULL=1 (the gated scenario)
+// Usage: node scripts/e2e/run-tests.mjs [--setup] [FILE...]
+//   --setup  run scripts/e2e/setup.sh first
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
 const env = { ...process.env };
-if (args.includes('--full')) env.REPO_DIFFUSION_E2E_FULL = '1';
 if (args.includes('--setup')) {
   const r = spawnSync('bash', [join(root, 'scripts', 'e2e', 'setup.sh')], { stdio: 'inherit', env });
   if (r.status !== 0) process.exit(r.status ?? 1);

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { formatCompareTable, runCompare, type CompareOptions } from '../../extension/compare/index';
-import { runCompareCommand } from '../../extension/cli/commands/compare';
+import { runCompare as runCompareCommand } from '../../extension/cli/commands/compare';
 import { runAudit } from '../../extension/cli/commands/audit';
 import { UsageError } from '../../extension/cli/errors';
 
@@ -68,7 +68,7 @@ test('diffusion and AR train on the same corpus with the same token budget, and 
   assert.match(r.sentence, /at the end [\d.]+% \(diffusion\) vs [\d.]+% \(AR\)/);
   const svg = readFileSync(join(out, 'compare.svg'), 'utf8');
   assert.match(svg, /^<svg /);
-  assert.equal((svg.match(/<path d="M/g) ?? []).length, 4);
+  assert.equal((svg.match(/<path d="M/g) ?? []).length, 8);
   const table = formatCompareTable(r);
   assert.match(table, /training FLOPs \(6ND\)/);
   assert.ok(table.includes(r.sentence));

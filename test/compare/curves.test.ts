@@ -68,12 +68,12 @@ test('the chart has both curves, the retrieval level, axes, a legend and the cro
   const svg = renderCompareSvg({ title: 'T <&>', diffusion: d, autoregressive: a, retrievalExact: 0.15, crossover: x, subtitle: 's' });
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.ok(svg.trimEnd().endsWith('</svg>'));
-  assert.equal((svg.match(/<path d="M/g) ?? []).length, 4, 'two curves in each of the two panels');
+  assert.equal((svg.match(/<path d="M/g) ?? []).length, 8, 'two curves and their edit-similarity companions in each panel');
   assert.equal((svg.match(/stroke-dasharray="6 4"/g) ?? []).length, 3, 'the retrieval line in both panels and the legend');
   assert.equal((svg.match(/>crossover</g) ?? []).length, 2);
   assert.match(svg, /T &lt;&amp;&gt;/);
   assert.match(svg, /epochs \(passes over the unique training tokens\)/);
   assert.match(svg, /training FLOPs \(6 x params x tokens\)/);
-  assert.match(svg, /retrieval baseline \(no training\)/);
+  assert.match(svg, /retrieval, exact \(no training\)/);
   assert.equal(svg, renderCompareSvg({ title: 'T <&>', diffusion: d, autoregressive: a, retrievalExact: 0.15, crossover: x, subtitle: 's' }), 'the same figures give the same bytes');
 });

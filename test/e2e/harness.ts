@@ -415,7 +415,7 @@ export function findFiles(dir: string, match: (path: string) => boolean): string
 // ---------------------------------------------------------------------------------------------
 // The browser and the workbench
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
 export interface Notification { message: string; source: string; severity: string }
@@ -662,7 +662,16 @@ export class Workbench {
   }
 
   async focusEditor(): Promise<void> {
-    await this.page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click({ position: { x: 5, y: 5 } });
+    const focused = () => this.page.evaluate(() => Boolean(document.activeElement?.closest('.editor-group-container.active .monaco-editor')));
+    if (await focused()) return;
+    // A webview that was just hidden can still take the click ("<html> intercepts pointer events"):
+    // then focus the editor group from the keyboard.
+    const clicked = await this.page.locator('.editor-group-container.active .monaco-editor .view-lines').first()
+      .click({ position: { x: 5, y: 5 }, timeout: 3000 }).then(() => true, () => false);
+    if (clicked && await focused()) return;
+    await this.page.keyboard.press('Control+1');
+    await sleep(300);
+    if (!(await focused())) throw new Error('could not focus the active editor');
   }
 
   /** Moves the cursor: "end" of the document, or a 1-based line:column through Go to Line. */
@@ -689,13 +698,16 @@ export class Workbench {
   async waitForGhostText(timeoutMs = 20_000, retrigger = true): Promise<string> {
     const ghost = this.page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text-decoration-preview, .monaco-editor .ghost-text');
     const deadline = Date.now() + timeoutMs;
-    let nextTrigger = Date.now() + 3000;
+    // Each trigger cancels the provider's request in flight: back off (3, 6, 12 s ...) so that a
+    // slow model on a loaded machine gets to finish one.
+    let interval = 3000;
+    let nextTrigger = Date.now() + interval;
     while (Date.now() < deadline) {
       if (await ghost.count()) {
         const text = await this.ghostText();
         if (text.trim()) return text;
       }
-      if (retrigger && Date.now() > nextTrigger) { await this.triggerInlineSuggestion(); nextTrigger = Date.now() + 3000; }
+      if (retrigger && Date.now() > nextTrigger) { await this.triggerInlineSuggestion(); interval *= 2; nextTrigger = Date.now() + interval; }
       await sleep(200);
     }
     throw new Error(`no ghost text (.ghost-text-decoration) within ${timeoutMs / 1000} s`);

@@ -7,7 +7,7 @@
 //   -> a second run is started and cancelled: the trainer exits, the run ends "cancelled", and the
 //   first model keeps serving.
 // Needs scripts/e2e/setup.sh and a Python that imports torch (REPO_DIFFUSION_PYTHON, default
-// /usr/bin/python3). About 3.5 minutes on 2 cores. Skipped only with REPO_DIFFUSION_SKIP_E2E=1.
+// /usr/bin/python3). About 3 minutes on 2 cores (2 of them training). Skipped only with REPO_DIFFUSION_SKIP_E2E=1.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -84,6 +84,24 @@ function engineCompletion(server: CodeServer, runDir: string, text: string): str
 }
 
 /**
+ * Waits for the ghost text that typing asked for. Not Alt+\\: on a loaded machine the explicit
+ * trigger, repeated, was seen to never bring ghost text (docs/e2e.md, Lessons); if none shows in
+ * 20 s, the last character is typed again (the editor asks the provider again, as a person would).
+ */
+async function ghostAfterTyping(wb: Workbench, typed: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await wb.waitForGhostText(20_000, false);
+    } catch (e) {
+      if (attempt >= 2) throw e;
+      log(`no ghost text after 20 s; typing ${JSON.stringify(typed.slice(-1))} again`);
+      await wb.page.keyboard.press('Backspace');
+      await wb.type(typed.slice(-1));
+    }
+  }
+}
+
+/**
  * Types `typed` at the end of `file` and waits for ghost text; checks that it is what the engine
  * completes for the document (or, if the editor kept a suggestion from a keystroke earlier, what
  * the engine completed there, less the characters typed since). Returns the ghost text.
@@ -93,7 +111,7 @@ async function typeAndCheckGhost(server: CodeServer, wb: Workbench, runDir: stri
   await wb.openFile(target.file);
   await wb.goTo('end');
   await wb.type(target.typed);
-  const ghost = await wb.waitForGhostText(30_000);
+  const ghost = await ghostAfterTyping(wb, target.typed);
   log(`ghost text in ${target.file} after ${JSON.stringify(target.typed)}: ${JSON.stringify(ghost)}`);
   await wb.screenshot(shot);
   const expected = engineCompletion(server, runDir, original + target.typed);
@@ -211,9 +229,9 @@ test('full scenario: train -> webview -> status bar -> ghost text -> Tab -> canc
     for (const [i, target] of picked.entries()) {
       ghosts.push(await typeAndCheckGhost(server, wb, run1, target, `scenario-3-ghost-text-${i + 1}`));
     }
-    if (picked.length > 1 && picked.every((c) => c.text !== picked[0].text)) {
-      assert.notEqual(ghosts[0], ghosts[1], 'the same ghost text in different contexts');
-    }
+    // Different contexts, different completions (when the engine gives different ones), and the
+    // editor follows: not one fixed string.
+    if (new Set(picked.map((c) => c.text)).size > 1) assert.notEqual(ghosts[0], ghosts[1], 'the same ghost text in different contexts');
     // Tab accepts the last one; the document (saved, read from disk) holds exactly it.
     const last = picked[picked.length - 1];
     const before = readFileSync(join(server.workspace, last.file), 'utf8');
@@ -251,8 +269,10 @@ test('full scenario: train -> webview -> status bar -> ghost text -> Tab -> canc
     await wb.openFile(first.file);
     if (first.file === last.file) await wb.page.keyboard.press('Control+Z'); // take the accepted suggestion back out
     await wb.goTo('end');
-    await wb.triggerInlineSuggestion();
-    const ghostAgain = await wb.waitForGhostText(30_000);
+    // Retype the input's last character: the editor asks the provider again as it did while typing.
+    await wb.page.keyboard.press('Backspace');
+    await wb.type(first.typed.slice(-1));
+    const ghostAgain = await ghostAfterTyping(wb, first.typed);
     log(`ghost text after the cancelled run: ${JSON.stringify(ghostAgain)}`);
     assert.equal(ghostAgain, ghosts[0], 'after the cancelled run the ghost text is not the first model\'s');
     await wb.screenshot('scenario-6-after-cancel');

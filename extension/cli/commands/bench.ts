@@ -1,6 +1,8 @@
-// `repo-diffusion bench RUN [--json]`: completion latency of a trained run through the editor's
-// engine, side by side with one full forward pass of the same model in the same process
-// (DESIGN.md: the price of diffusion is several forward passes per completion; this says how many).
+// `repo-diffusion bench RUN [--runs N] [--json]`: completion latency of a trained run through the
+// editor's engine, naive (a full forward pass per sampler step) and fast (the cached graphs:
+// docs/engine.md "Fast decoding"; the same as naive when the export has no cached graphs), side by
+// side with one full forward pass of the same model in the same process (DESIGN.md: the price of
+// diffusion is several forward passes per completion; this says how many), and decode tokens/s.
 // Contexts are cut from the run's held-out eval tasks, so the model sees real code.
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,11 +15,23 @@ export interface BenchRow {
   runs: number;
   forward_p50_ms: number;
   forward_p95_ms: number;
+  /** the fast engine (cached graphs) */
   complete_p50_ms: number;
   complete_p95_ms: number;
   steps_mean: number;
+  /** fast p50 / forward p50, fast p95 / forward p50 */
   ratio_p50: number;
   ratio_p95: number;
+  /** the naive engine (a full forward pass per step) */
+  naive_p50_ms: number;
+  naive_p95_ms: number;
+  naive_steps_mean: number;
+  naive_ratio_p50: number;
+  /** naive p50 / fast p50 */
+  speedup_p50: number;
+  /** tokens decoded (before postprocessing) per second of completion time */
+  fast_tok_s: number;
+  naive_tok_s: number;
 }
 
 export function quantile(values: number[], q: number): number {
@@ -33,53 +47,70 @@ export async function runBench(argv: string[]): Promise<void> {
   if (tasks.length === 0) throw new Error(`${runDir} has no eval tasks with token ids to take contexts from`);
 
   const engine = await InfillEngine.load(runDir);
-  const { maxSeqLen, vocabSize, preset, params } = engine.info;
+  const naive = await InfillEngine.load(runDir, { decoding: 'naive' });
+  const { maxSeqLen, vocabSize, preset, params, objective, decoding } = engine.info;
   const canvas = 16;
   const forwardModel = await OnnxModel.open(join(runDir, 'model.onnx'), vocabSize, {});
   const rows: BenchRow[] = [];
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   try {
     // The issue's contexts are 256 and 512 tokens; a model with a shorter window gets its longest.
     const contexts = [...new Set([256, 512].map((c) => Math.min(c, maxSeqLen - canvas)))];
     for (const context of contexts) {
       const fwd: number[] = [];
       const done: number[] = [];
-      let steps = 0;
+      const slow: number[] = [];
+      let steps = 0, naiveSteps = 0, tokens = 0, naiveTokens = 0;
       const ids = BigInt64Array.from({ length: context + canvas }, (_, i) => BigInt(6 + (i % (vocabSize - 6))));
-      for (let k = -1; k < runs; k++) { // k = -1 warms both up
+      for (let k = -1; k < runs; k++) { // k = -1 warms all up
         const { prefix, suffix } = contextOf(engine, tasks[(k + 1) % tasks.length], context, k);
         const t0 = performance.now();
         await forwardModel.forward(ids, 1, context + canvas);
         const t1 = performance.now();
         const result = await engine.complete({ prefix, suffix, mode: 'line' });
         const t2 = performance.now();
+        const reference = await naive.complete({ prefix, suffix, mode: 'line' });
+        const t3 = performance.now();
         if (k < 0) continue;
         fwd.push(t1 - t0);
         done.push(t2 - t1);
+        slow.push(t3 - t2);
         steps += result.steps;
+        naiveSteps += reference.steps;
+        tokens += result.tokens;
+        naiveTokens += reference.tokens;
       }
+      const f50 = quantile(fwd, 0.5);
       rows.push({
         context, runs,
-        forward_p50_ms: quantile(fwd, 0.5), forward_p95_ms: quantile(fwd, 0.95),
+        forward_p50_ms: f50, forward_p95_ms: quantile(fwd, 0.95),
         complete_p50_ms: quantile(done, 0.5), complete_p95_ms: quantile(done, 0.95),
         steps_mean: steps / runs,
-        ratio_p50: quantile(done, 0.5) / quantile(fwd, 0.5),
-        ratio_p95: quantile(done, 0.95) / quantile(fwd, 0.5),
+        ratio_p50: quantile(done, 0.5) / f50,
+        ratio_p95: quantile(done, 0.95) / f50,
+        naive_p50_ms: quantile(slow, 0.5), naive_p95_ms: quantile(slow, 0.95), naive_steps_mean: naiveSteps / runs,
+        naive_ratio_p50: quantile(slow, 0.5) / f50, speedup_p50: quantile(slow, 0.5) / quantile(done, 0.5),
+        fast_tok_s: tokens / (sum(done) / 1000), naive_tok_s: naiveTokens / (sum(slow) / 1000),
       });
     }
   } finally {
     await forwardModel.release();
     await engine.dispose();
+    await naive.dispose();
   }
-  const report = { run: runDir, preset, params, max_seq_len: maxSeqLen, canvas, rows };
+  const report = { run: runDir, preset, params, objective, decoding, max_seq_len: maxSeqLen, canvas, rows };
   if (values.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
     return;
   }
   const out = [
-    `completion latency, ${preset ?? '?'} (${((params ?? 0) / 1e6).toFixed(1)}M params), single-line canvas ${canvas}, ${runs} runs each`,
-    '| context | forward p50 / p95 (ms) | complete p50 / p95 (ms) | steps | complete / forward p50 | p95 / forward p50 |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ${r.complete_p50_ms.toFixed(1)} / ${r.complete_p95_ms.toFixed(1)} | ${r.steps_mean.toFixed(1)} | ${r.ratio_p50.toFixed(2)}x | ${r.ratio_p95.toFixed(2)}x |`),
+    `completion latency, ${objective} ${preset ?? '?'} (${((params ?? 0) / 1e6).toFixed(1)}M params), single-line canvas ${canvas}, ${runs} runs each; ` +
+      `fast = ${decoding === 'fast' ? 'the cached graphs' : 'the plain model (this export has no cached graphs)'}`,
+    '| context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms) | steps naive / fast | naive / forward p50 | fast / forward p50, p95 | speed-up p50 | tokens/s naive / fast |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ${r.naive_p50_ms.toFixed(1)} / ${r.naive_p95_ms.toFixed(1)} | ` +
+      `${r.complete_p50_ms.toFixed(1)} / ${r.complete_p95_ms.toFixed(1)} | ${r.naive_steps_mean.toFixed(1)} / ${r.steps_mean.toFixed(1)} | ${r.naive_ratio_p50.toFixed(2)}x | ` +
+      `${r.ratio_p50.toFixed(2)}x, ${r.ratio_p95.toFixed(2)}x | ${r.speedup_p50.toFixed(1)}x | ${r.naive_tok_s.toFixed(1)} / ${r.fast_tok_s.toFixed(1)} |`),
   ];
   process.stdout.write(out.join('\n') + '\n');
 }

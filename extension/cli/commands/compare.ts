@@ -3,7 +3,7 @@
 // comparison (extension/compare/compare.ts; docs/compare.md). OUT/compare.json has every figure,
 // OUT/compare.svg the chart; --json prints compare.json instead of the table.
 import { resolve } from 'node:path';
-import { formatCompareTable, runCompare } from '../../compare/compare';
+import { formatCompareTable, runCompare as compareRuns } from '../../compare/compare';
 import { describeDevice, findPython } from '../../training/pythonFinder';
 import { choiceOption, intOption, numberOption, parse } from '../args';
 import { UsageError } from '../errors';
@@ -11,7 +11,7 @@ import { ProgressBar } from '../progressBar';
 import { abortOnSignals } from '../signals';
 import { findTrainerRoot } from '../trainerRoot';
 
-export async function runCompareCommand(argv: string[]): Promise<void> {
+export async function runCompare(argv: string[]): Promise<void> {
   const { values, positionals } = parse(
     argv,
     {
@@ -60,7 +60,7 @@ export async function runCompareCommand(argv: string[]): Promise<void> {
   };
   let lastPlain = 0;
   try {
-    const report = await runCompare(
+    const report = await compareRuns(
       {
         source: positionals[0] !== undefined ? resolve(positionals[0]) : undefined,
         out: resolve(values.out),

@@ -43,7 +43,7 @@ export async function runTrain(argv: string[]): Promise<void> {
   }
   const args = buildTrainArgs({
     objective: choiceOption(values.objective, 'objective', ['diffusion', 'autoregressive'] as const),
-    preset: choiceOption(values.preset, 'preset', ['auto', 'tiny', 'small', 'base', 'large'] as const),
+    preset: choiceOption(values.preset, 'preset', ['auto', 'nano', 'tiny', 'small', 'base', 'large'] as const),
     minutes: numberOption(values.minutes, 'minutes'),
     epochs: numberOption(values.epochs, 'epochs'),
     tokens: intOption(values.tokens, 'tokens', 1),

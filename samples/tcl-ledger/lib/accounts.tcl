@@ -5,8 +5,8 @@
 #   type decides on which side the balance normally lies.
 
 namespace eval ::ledger::accounts {
-    namespace export create exists get names close reopen type \
-        normalSign parent children describe
+    namespace export create exists get names close type normalSign \
+        parent describe
 
     # Map of account name to a dictionary with the keys type,
     # description, opened and closed.
@@ -225,27 +225,6 @@ proc ::ledger::accounts::close {name date} {
     return
 }
 
-# ledger::accounts::reopen --
-#
-#   Reopen a closed account.
-#
-# Arguments:
-#   name    account name
-#
-# Results:
-#   Returns an empty string.
-
-proc ::ledger::accounts::reopen {name} {
-    variable accounts
-    set record [get $name]
-    if {[dict get $record closed] eq ""} {
-        return -code error -errorcode {LEDGER ACCOUNT OPEN} \
-            "account \"$name\" is not closed"
-    }
-    dict set accounts $name closed {}
-    return
-}
-
 # ledger::accounts::parent --
 #
 #   The parent of an account in the name hierarchy.
@@ -262,26 +241,6 @@ proc ::ledger::accounts::parent {name} {
         return ""
     }
     return [join [lrange $parts 0 end-1] :]
-}
-
-# ledger::accounts::children --
-#
-#   The existing accounts directly below a name.
-#
-# Arguments:
-#   name    account name or prefix
-#
-# Results:
-#   Returns a sorted list of account names.
-
-proc ::ledger::accounts::children {name} {
-    set result {}
-    foreach candidate [names -under $name] {
-        if {[parent $candidate] eq $name} {
-            lappend result $candidate
-        }
-    }
-    return $result
 }
 
 # ledger::accounts::describe --

@@ -6,8 +6,7 @@
 #   on the local timezone.
 
 namespace eval ::ledger::dates {
-    namespace export check today addDays daysBetween compare inRange \
-        monthOf endOfMonth startOfMonth weekday
+    namespace export check addDays compare inRange
 }
 
 # ledger::dates::check --
@@ -64,20 +63,6 @@ proc ::ledger::dates::FromSeconds {seconds} {
     return [clock format $seconds -format %Y-%m-%d -gmt 1]
 }
 
-# ledger::dates::today --
-#
-#   The current date in UTC.
-#
-# Arguments:
-#   none
-#
-# Results:
-#   Returns today's date.
-
-proc ::ledger::dates::today {} {
-    return [FromSeconds [clock seconds]]
-}
-
 # ledger::dates::addDays --
 #
 #   Move a date forwards or backwards by a number of days.
@@ -92,39 +77,6 @@ proc ::ledger::dates::today {} {
 proc ::ledger::dates::addDays {date days} {
     set days [::ledger::util::checkInteger days $days]
     return [FromSeconds [clock add [ToSeconds $date] $days days -gmt 1]]
-}
-
-# ledger::dates::addMonths --
-#
-#   Move a date by whole months.  Days past the end of the target month
-#   are clamped to its last day, so 2024-01-31 plus one month is
-#   2024-02-29.
-#
-# Arguments:
-#   date    the starting date
-#   months  number of months, may be negative
-#
-# Results:
-#   Returns the new date.
-
-proc ::ledger::dates::addMonths {date months} {
-    set months [::ledger::util::checkInteger months $months]
-    return [FromSeconds [clock add [ToSeconds $date] $months months -gmt 1]]
-}
-
-# ledger::dates::daysBetween --
-#
-#   Count the days from one date to another.
-#
-# Arguments:
-#   from    the earlier date
-#   to      the later date
-#
-# Results:
-#   Returns the number of days, negative if "to" is before "from".
-
-proc ::ledger::dates::daysBetween {from to} {
-    return [expr {([ToSeconds $to] - [ToSeconds $from]) / 86400}]
 }
 
 # ledger::dates::compare --
@@ -163,61 +115,4 @@ proc ::ledger::dates::inRange {date from to} {
         return 0
     }
     return 1
-}
-
-# ledger::dates::monthOf --
-#
-#   The month a date belongs to, used to group report lines.
-#
-# Arguments:
-#   date    the date
-#
-# Results:
-#   Returns the month as YYYY-MM.
-
-proc ::ledger::dates::monthOf {date} {
-    return [string range [check $date] 0 6]
-}
-
-# ledger::dates::startOfMonth --
-#
-#   The first day of the month containing a date.
-#
-# Arguments:
-#   date    the date
-#
-# Results:
-#   Returns the date of the first day.
-
-proc ::ledger::dates::startOfMonth {date} {
-    return "[monthOf $date]-01"
-}
-
-# ledger::dates::endOfMonth --
-#
-#   The last day of the month containing a date.
-#
-# Arguments:
-#   date    the date
-#
-# Results:
-#   Returns the date of the last day.
-
-proc ::ledger::dates::endOfMonth {date} {
-    set next [addMonths [startOfMonth $date] 1]
-    return [addDays $next -1]
-}
-
-# ledger::dates::weekday --
-#
-#   The English name of the day of the week.
-#
-# Arguments:
-#   date    the date
-#
-# Results:
-#   Returns a name such as Monday.
-
-proc ::ledger::dates::weekday {date} {
-    return [clock format [ToSeconds $date] -format %A -gmt 1 -locale C]
 }

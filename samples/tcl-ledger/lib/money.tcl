@@ -5,8 +5,7 @@
 #   on the command line ("-12.50") and the integer form used inside.
 
 namespace eval ::ledger::money {
-    namespace export parse format sum negate allocate abs
-    variable currency USD
+    namespace export parse format sum
 }
 
 # ledger::money::parse --
@@ -97,59 +96,4 @@ proc ::ledger::money::sum {amounts} {
         incr total $amount
     }
     return $total
-}
-
-# ledger::money::negate --
-#
-#   Flip the sign of an amount.
-#
-# Arguments:
-#   cents   integer amount
-#
-# Results:
-#   Returns the negated amount.
-
-proc ::ledger::money::negate {cents} {
-    return [expr {-$cents}]
-}
-
-# ledger::money::abs --
-#
-#   Absolute value of an amount.
-#
-# Arguments:
-#   cents   integer amount
-#
-# Results:
-#   Returns the amount without its sign.
-
-proc ::ledger::money::abs {cents} {
-    return [expr {abs($cents)}]
-}
-
-# ledger::money::allocate --
-#
-#   Split an amount into a number of parts that differ by at most one
-#   cent and add up exactly to the original.  Earlier parts receive the
-#   extra cents.
-#
-# Arguments:
-#   cents   integer amount to split
-#   parts   number of parts, at least one
-#
-# Results:
-#   Returns a list of parts amounts.
-
-proc ::ledger::money::allocate {cents parts} {
-    set parts [::ledger::util::checkPositive "number of parts" $parts]
-    set sign [expr {$cents < 0 ? -1 : 1}]
-    set whole [expr {abs($cents)}]
-    set base [expr {$whole / $parts}]
-    set extra [expr {$whole % $parts}]
-    set result {}
-    for {set i 0} {$i < $parts} {incr i} {
-        set share [expr {$i < $extra ? $base + 1 : $base}]
-        lappend result [expr {$sign * $share}]
-    }
-    return $result
 }

@@ -1,27 +1,12 @@
 # util.tcl --
 #
 #   Small helpers shared by the other ledger namespaces: argument
-#   validation, error reporting and dictionary access.
+#   validation, option parsing and dictionary access.  Errors raised
+#   here carry an error code starting with LEDGER.
 
 namespace eval ::ledger::util {
-    namespace export fail checkName checkOneOf checkInteger checkPositive \
-        getDefault options padRight padLeft
-}
-
-# ledger::util::fail --
-#
-#   Raise an error with a LEDGER error code so that callers can tell
-#   ledger errors apart from programming mistakes.
-#
-# Arguments:
-#   kind      short error kind, e.g. ACCOUNT or DATE
-#   message   human readable message
-#
-# Results:
-#   Never returns; raises an error in the caller's caller.
-
-proc ::ledger::util::fail {kind message} {
-    return -code error -level 2 -errorcode [list LEDGER $kind] $message
+    namespace export checkName checkOneOf checkInteger checkPositive \
+        getDefault options
 }
 
 # ledger::util::checkName --
@@ -156,36 +141,4 @@ proc ::ledger::util::options {defaults arguments} {
         dict set result $name $value
     }
     return $result
-}
-
-# ledger::util::padRight --
-#
-#   Pad a string with spaces on the right up to a width.  Longer
-#   strings are returned unchanged.
-#
-# Arguments:
-#   text    the string
-#   width   the minimum width
-#
-# Results:
-#   Returns the padded string.
-
-proc ::ledger::util::padRight {text width} {
-    return [format %-*s $width $text]
-}
-
-# ledger::util::padLeft --
-#
-#   Pad a string with spaces on the left up to a width, which is how
-#   amounts are aligned in reports.
-#
-# Arguments:
-#   text    the string
-#   width   the minimum width
-#
-# Results:
-#   Returns the padded string.
-
-proc ::ledger::util::padLeft {text width} {
-    return [format %*s $width $text]
 }

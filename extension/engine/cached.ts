@@ -1,0 +1,142 @@
+// Fast infill (docs/engine.md "Fast decoding"): the contract's samplers over the cached graphs of
+// model.json `graphs.context` / `graphs.step` (trainer/cached.py), Fast-dLLM's dual cache.
+//   - diffusion: one context pass over prefix ++ [MASK]*L ++ suffix gives the first step's canvas
+//     logits (exactly the full model's) and every layer's K/V; the prefix and suffix columns are
+//     kept, and each later step runs only the canvas (L rows) against them. The approximation: the
+//     cached prefix/suffix K/V do not see the canvas decisions (they saw masks); `refreshEvery`
+//     re-runs the context pass every N steps (1 = exact, the naive sampler with fewer logits).
+//   - AR: a KV cache: the prompt pass, then one token a step appended to the cache (exact).
+// The unmasking loop itself is sampler.ts's `unmask`, so tie-breaks and stops are the contract's.
+import {
+  DEFAULT_SPECIAL_IDS, forbiddenMask, pickRow, throwIfAborted, unmask,
+  type ARResult, type AROptions, type DiffusionOptions, type DiffusionResult, type LogitsModel,
+} from './sampler';
+
+/** Per-layer keys or values, float32 row-major [n_layers, batch, heads, len, head_dim]. */
+export interface KV {
+  data: Float32Array;
+  dims: [number, number, number, number, number];
+}
+
+export interface CachedOutput {
+  /** float32 [batch, rows, vocab]: the rows asked for (context) or the canvas rows (step). */
+  logits: Float32Array;
+  keys: KV;
+  values: KV;
+}
+
+/** A model with the cached graphs; `forward` is the full model (the context graph at every row). */
+export interface CachedLogitsModel extends LogitsModel {
+  readonly cachedGraphs: true;
+  /** ids [1, seq] -> logits at `positions` [1, p], K/V for all seq positions. */
+  context(ids: BigInt64Array, seq: number, positions: BigInt64Array): Promise<CachedOutput>;
+  /**
+   * canvas ids at absolute positions [1, c] against context K/V -> logits of the canvas rows `rows`
+   * (indices into the canvas; default all) and the canvas's own K/V.
+   */
+  step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows?: BigInt64Array): Promise<CachedOutput>;
+}
+
+export function isCachedModel(m: LogitsModel): m is CachedLogitsModel {
+  return (m as Partial<CachedLogitsModel>).cachedGraphs === true;
+}
+
+/** Drops the columns [start, start + n) of axis 3 (the canvas, from a context pass's K/V). */
+export function dropColumns(kv: KV, start: number, n: number): KV {
+  const [l, b, h, t, d] = kv.dims;
+  const outer = l * b * h;
+  const keep = t - n;
+  const out = new Float32Array(outer * keep * d);
+  for (let o = 0; o < outer; o++) {
+    const src = o * t * d;
+    const dst = o * keep * d;
+    out.set(kv.data.subarray(src, src + start * d), dst);
+    out.set(kv.data.subarray(src + (start + n) * d, src + t * d), dst + start * d);
+  }
+  return { data: out, dims: [l, b, h, keep, d] };
+}
+
+/** Appends `more`'s columns after `kv`'s along axis 3 (an AR cache growing by a token). */
+export function appendColumns(kv: KV, more: KV): KV {
+  const [l, b, h, t, d] = kv.dims;
+  const m = more.dims[3];
+  const outer = l * b * h;
+  const out = new Float32Array(outer * (t + m) * d);
+  for (let o = 0; o < outer; o++) {
+    out.set(kv.data.subarray(o * t * d, (o + 1) * t * d), o * (t + m) * d);
+    out.set(more.data.subarray(o * m * d, (o + 1) * m * d), o * (t + m) * d + t * d);
+  }
+  return { data: out, dims: [l, b, h, t + m, d] };
+}
+
+export interface CachedDiffusionOptions extends DiffusionOptions {
+  /** Re-run the context pass (with the canvas as decided so far) every N steps; 0 = never (default). */
+  refreshEvery?: number;
+}
+
+/** The contract's diffusion sampler with the dual cache (see the top of this file). */
+export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: readonly number[], suffix: readonly number[],
+  canvasLen: number, options: CachedDiffusionOptions = {}): Promise<DiffusionResult> {
+  const L = Math.floor(canvasLen);
+  const c0 = prefix.length;
+  const T = c0 + L + suffix.length;
+  const V = model.vocabSize;
+  const positions = new BigInt64Array(L);
+  for (let i = 0; i < L; i++) positions[i] = BigInt(c0 + i);
+  const refresh = Math.max(0, Math.floor(options.refreshEvery ?? 0));
+  let keys: KV | undefined;
+  let values: KV | undefined;
+  const rowOf = new Int32Array(L);
+  return unmask(prefix, suffix, canvasLen, V, options, async (x, step, masked) => {
+    if (!keys || !values || (refresh > 0 && step % refresh === 0)) {
+      const out = await model.context(x, T, positions);
+      if (out.logits.length !== L * V) throw new Error(`the model gave ${out.logits.length} logits for ${L} canvas positions x ${V} ids`);
+      keys = dropColumns(out.keys, c0, L);
+      values = dropColumns(out.values, c0, L);
+      return { logits: out.logits, offset: 0 };
+    }
+    // Logits of the still-masked positions only (the vocabulary projection is most of a step).
+    const rows = BigInt64Array.from(masked, BigInt);
+    masked.forEach((i, r) => { rowOf[i] = r; });
+    const out = await model.step(x.slice(c0, c0 + L), positions, keys, values, rows);
+    if (out.logits.length !== masked.length * V) throw new Error(`the model gave ${out.logits.length} logits for ${masked.length} canvas positions x ${V} ids`);
+    return { logits: out.logits, offset: 0, rowOf };
+  });
+}
+
+/** The contract's AR sampler with a KV cache: a prompt pass, then one token a step (same ids as `arInfill`). */
+export async function cachedArInfill(model: CachedLogitsModel, prefix: readonly number[], suffix: readonly number[],
+  maxNew: number, options: AROptions = {}): Promise<ARResult> {
+  const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
+  const V = model.vocabSize;
+  const forbidden = forbiddenMask(V, sp);
+  const prompt = [sp.fimPrefix, ...prefix, sp.fimSuffix, ...suffix, sp.fimMiddle];
+  const ids: number[] = [];
+  let steps = 0;
+  let keys: KV | undefined;
+  let values: KV | undefined;
+  let T = prompt.length;
+  let last = -1;
+  for (let n = 0; n < maxNew; n++) {
+    throwIfAborted(options.signal);
+    let out: CachedOutput;
+    if (!keys || !values) {
+      out = await model.context(BigInt64Array.from(prompt, BigInt), T, BigInt64Array.of(BigInt(T - 1)));
+      keys = out.keys;
+      values = out.values;
+    } else {
+      out = await model.step(BigInt64Array.of(BigInt(last)), BigInt64Array.of(BigInt(T)), keys, values, BigInt64Array.of(0n));
+      keys = appendColumns(keys, out.keys);
+      values = appendColumns(values, out.values);
+      T++;
+    }
+    throwIfAborted(options.signal);
+    steps++;
+    if (out.logits.length !== V) throw new Error(`the model gave ${out.logits.length} logits for 1 position x ${V} ids`);
+    const [tok] = pickRow(out.logits, 0, V, forbidden);
+    if (tok === sp.eos || tok === sp.pad) return { ids, filled: false, steps };
+    ids.push(tok);
+    last = tok;
+  }
+  return { ids, filled: true, steps };
+}

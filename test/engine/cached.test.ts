@@ -1,0 +1,161 @@
+// The fast path (extension/engine/cached.ts + model.json graphs.context/step from trainer/cached.py):
+// exact where the dual-cache approximation is exact, the AR KV cache exact, fallback to the plain
+// model without the cached graphs. Random-init nano models (embeddings scaled up so that
+// confidences spread), exported by the trainer; skipped without a Python with torch.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  appendColumns, arInfill, CachedOnnxModel, cachedArInfill, cachedDiffusionInfill, diffusionInfill, dropColumns, InfillEngine, OnnxModel,
+  type KV,
+} from '../../extension/engine/index';
+import { makeRun, tempDir, testTokenizer } from './helpers';
+
+const ROOT = resolve(__dirname, '..', '..');
+const PYTHON = process.env.REPO_DIFFUSION_PYTHON || '/usr/bin/python3';
+const torchMissing = (() => {
+  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+  return r.status === 0 ? false : `no Python with torch at ${PYTHON} (set REPO_DIFFUSION_PYTHON)`;
+})();
+
+/** A run folder with a random-init nano model exported with all three graphs. */
+function exportRun(objective: 'diffusion' | 'autoregressive'): string {
+  const { tok } = testTokenizer();
+  const run = makeRun(tempDir('rd-cached-'), { objective, maxSeqLen: 128 });
+  const r = spawnSync(PYTHON, ['-c', `
+import os, sys, torch
+from trainer.model import ModelConfig, PRESETS, Transformer
+from trainer.export import onnx_bytes
+from trainer.cached import context_onnx_bytes, step_onnx_bytes
+torch.manual_seed(0)
+m = Transformer(ModelConfig(**dict(PRESETS["nano"], vocab_size=int(sys.argv[2]), causal=sys.argv[3] == "autoregressive", max_seq_len=128))).float().eval()
+with torch.no_grad():
+    m.embed.weight.mul_(8)
+run = sys.argv[1]
+open(os.path.join(run, "model.onnx"), "wb").write(onnx_bytes(m))
+open(os.path.join(run, "model.context.onnx"), "wb").write(context_onnx_bytes(m))
+open(os.path.join(run, "model.step.onnx"), "wb").write(step_onnx_bytes(m))
+`, run, String(tok.vocabSize), objective], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`export failed: ${r.stderr.slice(-2000)}`);
+  const meta = JSON.parse(readFileSync(join(run, 'model.json'), 'utf8'));
+  meta.graphs = { full: 'model.onnx', context: 'model.context.onnx', step: 'model.step.onnx' };
+  writeFileSync(join(run, 'model.json'), JSON.stringify(meta));
+  return run;
+}
+
+const PROMPTS: Array<[string, string]> = [
+  ['def add(a, b):\n    return ', '\n\ndef mul(a, b):\n    return a * b\n'],
+  ['for (let i = 0; i < n; i++) {\n  total += ', ';\n}\nreturn total;\n'],
+  ['class Box:\n    def __init__(self, v):\n        self.v = ', '\n'],
+];
+
+test('dropColumns and appendColumns move whole head_dim rows along axis 3', () => {
+  const kv: KV = { data: Float32Array.from({ length: 2 * 1 * 1 * 4 * 2 }, (_, i) => i), dims: [2, 1, 1, 4, 2] };
+  const d = dropColumns(kv, 1, 2);
+  assert.deepEqual(d.dims, [2, 1, 1, 2, 2]);
+  assert.deepEqual([...d.data], [0, 1, 6, 7, 8, 9, 14, 15]);
+  const more: KV = { data: Float32Array.from([100, 101, 102, 103]), dims: [2, 1, 1, 1, 2] };
+  const a = appendColumns(d, more);
+  assert.deepEqual(a.dims, [2, 1, 1, 3, 2]);
+  assert.deepEqual([...a.data], [0, 1, 6, 7, 100, 101, 8, 9, 14, 15, 102, 103]);
+});
+
+test('diffusion: step logits on a fresh context = full logits; one-step canvases and refreshEvery 1 give the naive ids', { skip: torchMissing, timeout: 120_000 }, async () => {
+  const run = exportRun('diffusion');
+  const { tok } = testTokenizer();
+  const V = tok.vocabSize;
+  const full = await OnnxModel.open(join(run, 'model.onnx'), V, { threads: 1 });
+  const fast = await CachedOnnxModel.open(join(run, 'model.context.onnx'), join(run, 'model.step.onnx'), V, { threads: 1 });
+  try {
+    const prefix = tok.encode(PROMPTS[0][0]);
+    const suffix = tok.encode(PROMPTS[0][1]);
+    const L = 8;
+    const c0 = prefix.length;
+    const T = c0 + L + suffix.length;
+    const x = BigInt64Array.from([...prefix, ...new Array(L).fill(2), ...suffix], BigInt);
+    const ref = await full.forward(x, 1, T);
+    const pos = BigInt64Array.from({ length: L }, (_, i) => BigInt(c0 + i));
+    const ctx = await fast.context(x, T, pos);
+    const step = await fast.step(x.slice(c0, c0 + L), pos, dropColumns(ctx.keys, c0, L), dropColumns(ctx.values, c0, L));
+    let worstCtx = 0;
+    let worstStep = 0;
+    for (let i = 0; i < L * V; i++) {
+      worstCtx = Math.max(worstCtx, Math.abs(ctx.logits[i] - ref[c0 * V + i]));
+      worstStep = Math.max(worstStep, Math.abs(step.logits[i] - ref[c0 * V + i]));
+    }
+    assert.ok(worstCtx < 1e-4 && worstStep < 1e-4, `context ${worstCtx}, step ${worstStep}`);
+    // forward() of the cached model is the full model
+    const all = await fast.forward(x, 1, T);
+    let worst = 0;
+    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(all[i] - ref[i]));
+    assert.ok(worst < 1e-4, `forward ${worst}`);
+    let multiStep = 0;
+    for (const [p, s] of PROMPTS) {
+      const P = tok.encode(p);
+      const S = tok.encode(s);
+      for (const canvas of [4, 16]) {
+        const a = await diffusionInfill(full, P, S, canvas, { threshold: 0 });
+        const b = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0 });
+        assert.equal(b.steps, 1);
+        assert.deepEqual(b, a);
+        const c = await diffusionInfill(full, P, S, canvas, { threshold: 0.9 });
+        const d = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9, refreshEvery: 1 });
+        assert.deepEqual(d, c);
+        const e = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9 });
+        assert.ok(e.steps >= 1 && e.steps <= canvas);
+        if (c.steps > 1) multiStep++;
+      }
+    }
+    assert.ok(multiStep > 0, 'some canvases took several steps');
+  } finally {
+    await full.release();
+    await fast.release();
+  }
+  // The engine picks the fast path with the graphs, the plain model without them (or when asked).
+  const engine = await InfillEngine.load(run, { threads: 1, threshold: 0 });
+  const naive = await InfillEngine.load(run, { threads: 1, threshold: 0, decoding: 'naive' });
+  assert.equal(engine.info.decoding, 'fast');
+  assert.equal(naive.info.decoding, 'naive');
+  for (const [p, s] of PROMPTS) {
+    assert.deepEqual(await engine.infill({ prefix: p, suffix: s, canvasLength: 12 }), await naive.infill({ prefix: p, suffix: s, canvasLength: 12 }));
+  }
+  await engine.dispose();
+  await naive.dispose();
+  const meta = JSON.parse(readFileSync(join(run, 'model.json'), 'utf8'));
+  writeFileSync(join(run, 'model.json'), JSON.stringify({ ...meta, graphs: { full: 'model.onnx' } }));
+  const old = await InfillEngine.load(run, { threads: 1 });
+  assert.equal(old.info.decoding, 'naive');
+  assert.equal(typeof (await old.complete({ prefix: PROMPTS[0][0], suffix: PROMPTS[0][1] })).text, 'string');
+  await old.dispose();
+  writeFileSync(join(run, 'model.json'), JSON.stringify(meta));
+  rmSync(join(run, 'model.step.onnx'));
+  const missing = await InfillEngine.load(run, { threads: 1 });
+  assert.equal(missing.info.decoding, 'naive');
+  await missing.dispose();
+});
+
+test('AR: the KV cache gives the same ids and steps as full recompute', { skip: torchMissing, timeout: 120_000 }, async () => {
+  const run = exportRun('autoregressive');
+  const { tok } = testTokenizer();
+  const V = tok.vocabSize;
+  const full = await OnnxModel.open(join(run, 'model.onnx'), V, { threads: 1 });
+  const fast = await CachedOnnxModel.open(join(run, 'model.context.onnx'), join(run, 'model.step.onnx'), V, { threads: 1 });
+  try {
+    for (const [p, s] of PROMPTS) {
+      const a = await arInfill(full, tok.encode(p), tok.encode(s), 12);
+      const b = await cachedArInfill(fast, tok.encode(p), tok.encode(s), 12);
+      assert.deepEqual(b, a);
+    }
+  } finally {
+    await full.release();
+    await fast.release();
+  }
+  const engine = await InfillEngine.load(run, { threads: 1 });
+  assert.equal(engine.info.decoding, 'fast');
+  const naive = await InfillEngine.load(run, { threads: 1, decoding: 'naive' });
+  for (const [p, s] of PROMPTS) assert.deepEqual(await engine.infill({ prefix: p, suffix: s }), await naive.infill({ prefix: p, suffix: s }));
+  await engine.dispose();
+  await naive.dispose();
+});

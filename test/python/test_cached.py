@@ -1,0 +1,94 @@
+"""The cached graphs (trainer/cached.py): exact where the approximation is exact, and exported right."""
+import numpy as np
+import pytest
+import torch
+
+from trainer.cached import cached_diffusion_infill, context_onnx_bytes, split_context, step_onnx_bytes
+from trainer.model import ModelConfig, PRESETS, Transformer
+from trainer.sampling import diffusion_infill, model_logits_fn
+
+
+def _model(causal=False, seed=0):
+    torch.manual_seed(seed)
+    m = Transformer(ModelConfig(**dict(PRESETS["nano"], vocab_size=300, causal=causal, max_seq_len=64))).float().eval()
+    with torch.no_grad():  # sharper than init so that confidences spread
+        m.embed.weight.mul_(8)
+    return m
+
+
+def test_context_graph_with_all_positions_is_the_full_model():
+    m = _model()
+    x = torch.randint(6, 300, (2, 20))
+    with torch.no_grad():
+        full = m(x)
+        logits, k, v = m.context_forward(x, torch.arange(20).repeat(2, 1))
+    assert torch.allclose(full, logits, atol=1e-5)
+    assert k.shape == (2, 2, 4, 20, 32) and v.shape == k.shape
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_step_logits_on_a_fresh_context_equal_the_full_models_canvas_logits(causal):
+    m = _model(causal)
+    c0, L = 7, 5
+    x = torch.randint(6, 300, (1, 20))
+    if not causal:
+        x[0, c0:c0 + L] = 2  # the canvas as the context pass saw it (all masks)
+    pos = torch.arange(c0, c0 + L).unsqueeze(0)
+    with torch.no_grad():
+        full = m(x)
+        ctx_logits, k, v = m.context_forward(x, pos)
+        if causal:  # AR: the step token attends to everything before it
+            T = 12
+            _, k, v = m.context_forward(x[:, :T], pos[:, :1] * 0)
+            step, nk, _ = m.step_forward(x[:, T:T + 1], torch.tensor([[T]]), k, v, torch.tensor([[0]]))
+            assert (step[0, 0] - full[0, T]).abs().max() < 1e-4
+            assert nk.shape[3] == 1
+            return
+        step, _, _ = m.step_forward(x[:, c0:c0 + L], pos, split_context(k, c0, L), split_context(v, c0, L), torch.arange(L)[None])
+        odd, _, _ = m.step_forward(x[:, c0:c0 + L], pos, split_context(k, c0, L), split_context(v, c0, L), torch.tensor([[3, 1]]))
+    assert (odd[0] - full[0, [c0 + 3, c0 + 1]]).abs().max() < 1e-4
+    assert (ctx_logits[0] - full[0, c0:c0 + L]).abs().max() < 1e-4
+    assert (step[0] - full[0, c0:c0 + L]).abs().max() < 1e-4
+
+
+def test_cached_sampler_equals_the_plain_one_when_the_canvas_is_decided_in_one_step():
+    m = _model()
+    fn = model_logits_fn(m, "cpu")
+    prefix, suffix = list(range(10, 30)), list(range(40, 50))
+    for L in (4, 16):
+        plain = diffusion_infill(fn, prefix, suffix, L, threshold=0.0)
+        fast = cached_diffusion_infill(m, prefix, suffix, L, threshold=0.0)
+        assert plain[2] == 1 and fast[2] == 1
+        assert list(plain[0]) == fast[0]
+        # refreshing the context every step is exact at any threshold
+        plain = diffusion_infill(fn, prefix, suffix, L, threshold=0.5)
+        fast = cached_diffusion_infill(m, prefix, suffix, L, threshold=0.5, refresh_every=1)
+        assert list(plain[0]) == fast[0] and plain[1:] == fast[1:]
+
+
+def test_exported_cached_graphs_match_pytorch():
+    onnx = pytest.importorskip("onnx")
+    from trainer import onnx_ref
+    m = _model()
+    ctx = onnx.load_from_string(context_onnx_bytes(m))
+    step = onnx.load_from_string(step_onnx_bytes(m))
+    onnx.checker.check_model(ctx)
+    onnx.checker.check_model(step)
+    assert [i.name for i in ctx.graph.input] == ["input_ids", "positions"]
+    assert [i.name for i in step.graph.input] == ["canvas_ids", "canvas_positions", "ctx_keys", "ctx_values", "rows"]
+    x = np.random.default_rng(0).integers(6, 300, size=(1, 23)).astype(np.int64)
+    c0, L = 9, 6
+    pos = np.arange(c0, c0 + L, dtype=np.int64)[None]
+    logits, k, v = onnx_ref.run(ctx, {"input_ids": x, "positions": pos})
+    with torch.no_grad():
+        ref, rk, rv = m.context_forward(torch.from_numpy(x), torch.from_numpy(pos))
+    assert np.abs(logits - ref.numpy()).max() < 1e-4 and np.abs(k - rk.numpy()).max() < 1e-4
+    ck, cv = np.concatenate([k[:, :, :, :c0], k[:, :, :, c0 + L:]], 3), np.concatenate([v[:, :, :, :c0], v[:, :, :, c0 + L:]], 3)
+    canvas = np.random.default_rng(1).integers(6, 300, size=(1, L)).astype(np.int64)
+    rows = np.array([[0, 2, 5]], dtype=np.int64)
+    out, nk, nv = onnx_ref.run(step, {"canvas_ids": canvas, "canvas_positions": pos, "ctx_keys": ck, "ctx_values": cv, "rows": rows})
+    with torch.no_grad():
+        sref, _, _ = m.step_forward(torch.from_numpy(canvas), torch.from_numpy(pos), torch.from_numpy(ck), torch.from_numpy(cv),
+                                    torch.from_numpy(rows))
+    assert out.shape == (1, 3, 300) and nk.shape == (2, 1, 4, L, 32)
+    assert np.abs(out - sref.numpy()).max() < 1e-4
