@@ -279,7 +279,7 @@ function classify(i: ClassifyInput): TrainerOutcome {
   }
   if (i.cancelRequested) {
     if (i.forcedKill) return { ...base, kind: 'killed', message: 'The trainer did not stop after the grace period and was killed; the last checkpoint may be older.' };
-    return { ...base, kind: 'cancelled', message: i.done ? `Training cancelled at step ${i.done.best_step ?? '?'} (best).` : 'Training cancelled.' };
+    return { ...base, kind: 'cancelled', message: i.done?.best_step != null ? `Training cancelled; the best checkpoint is step ${i.done.best_step}.` : 'Training cancelled.' };
   }
   if (i.error) {
     return { ...base, kind: 'failed', message: i.error.hint ? `${i.error.message} — ${i.error.hint}` : i.error.message };
