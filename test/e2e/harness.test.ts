@@ -35,8 +35,7 @@ test('harness helpers: palette, notification, status bar, webview, ghost text, T
 
     await wb.openFile('demo.py');
     await wb.goTo('end');
-    await wb.type('x = fixture');
-    const ghost = await wb.waitForGhostText(20_000);
+    const ghost = await wb.typeAndWaitForGhostText('x = fixture');
     assert.equal(ghost.trim(), '_completion(1, 2)');
     await wb.screenshot('harness-ghost-text');
     await wb.acceptWithTab();
@@ -44,8 +43,7 @@ test('harness helpers: palette, notification, status bar, webview, ghost text, T
     assert.equal(await wb.saveAndRead('demo.py'), 'import os\n\nx = fixture_completion(1, 2)');
 
     // A suggestion of several lines: the first inline, the rest in a view zone.
-    await wb.type('\n\ndef multi');
-    assert.equal(await wb.waitForGhostText(20_000), '_line(a):\n    return a + 1');
+    assert.equal(await wb.typeAndWaitForGhostText('\n\ndef multi'), '_line(a):\n    return a + 1');
     await wb.acceptWithTab();
     assert.equal(await wb.saveAndRead('demo.py'), 'import os\n\nx = fixture_completion(1, 2)\n\ndef multi_line(a):\n    return a + 1');
   });

@@ -689,6 +689,26 @@ export class Workbench {
     await this.page.keyboard.type(text, { delay: delayMs });
   }
 
+  /**
+   * Types `text` into the active editor and waits for ghost text. On a loaded machine the editor
+   * sometimes drops the first request (seen in CI: no ghost text at all, or none until the next
+   * keystroke), so when none shows, the last character is typed again, as a person would.
+   */
+  async typeAndWaitForGhostText(text: string, timeoutMs = 20_000, attempts = 3): Promise<string> {
+    await this.focusEditor();
+    await this.type(text);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.waitForGhostText(timeoutMs);
+      } catch (err) {
+        if (attempt >= attempts) throw err;
+        await this.focusEditor();
+        await this.page.keyboard.press('Backspace');
+        await this.type(text.slice(-1));
+      }
+    }
+  }
+
   /** Asks for an inline suggestion now (editor.action.inlineSuggest.trigger, Alt+\). */
   async triggerInlineSuggestion(): Promise<void> {
     await this.page.keyboard.press('Alt+Backslash');
@@ -733,6 +753,7 @@ export class Workbench {
 
   /** Accepts the inline suggestion with Tab. */
   async acceptWithTab(): Promise<void> {
+    await this.focusEditor();
     await this.page.keyboard.press('Tab');
     await this.page.locator('.monaco-editor .ghost-text-decoration').first().waitFor({ state: 'detached', timeout: 5000 }).catch(() => undefined);
   }
