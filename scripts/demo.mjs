@@ -70,5 +70,11 @@ cli(['eval', runDir, '--limit', '40', '--show', '6']);
 step('5/5 where things are');
 process.stderr.write(`run folder: ${runDir}\n  model: ${join(runDir, 'model.onnx')}\n`);
 process.stderr.write(`try a completion: node dist/cli.js complete ${runDir} --file FILE --line L --column C\n`);
-const vsix = spawnSync('sh', ['-c', 'ls -t *.vsix 2>/dev/null | head -1'], { cwd: repo, encoding: 'utf8' }).stdout.trim();
-process.stderr.write(vsix ? `vsix: ${join(repo, vsix)}\n` : 'vsix: not built yet; `npm run package` builds one for this platform\n');
+// The .vsix for this platform: vsce comes with the e2e tools (npm run e2e:setup), not the project.
+const platformTarget = `${process.platform}-${process.arch}`;
+if (existsSync(join(repo, '.e2e', 'node_modules', '.bin', 'vsce'))) {
+  run(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'e2e', 'package.ts'), '--target', platformTarget]);
+  process.stderr.write(`vsix: ${join(repo, 'test-artifacts', 'packages', `repo-diffusion-0.1.0-${platformTarget}.vsix`)}\n`);
+} else {
+  process.stderr.write(`vsix: not built (vsce is not installed); build it with: npm run e2e:setup && npm run package -- --target ${platformTarget}\n`);
+}
