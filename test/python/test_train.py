@@ -85,14 +85,31 @@ def test_two_process_data_parallel_training_writes_from_rank_zero_only(tmp_path)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     run = make_corpus(tmp_path / "ddp")
-    procs = []
+    procs, logs = [], []
     for rank in (0, 1):
         env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank),
                    LOCAL_RANK=str(rank), PYTHONDONTWRITEBYTECODE="1")
+        # Output goes to files, not pipes: reading one rank's pipes while the other's fill up
+        # would block that rank inside a collective and hang both.
+        out, err = open(tmp_path / f"rank{rank}.out", "w+"), open(tmp_path / f"rank{rank}.err", "w+")
+        logs.append((out, err))
         procs.append(subprocess.Popen([sys.executable, "-m", "trainer", "train", run, *ARGS[:6], "--max-steps", "4",
                                        "--eval-every", "2", "--eval-tasks", "1", "--device", "cpu", "--no-export"],
-                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outs = [p.communicate(timeout=120) for p in procs]
+                                      cwd=ROOT, env=env, stdout=out, stderr=err, text=True))
+    try:
+        for p in procs:
+            p.wait(timeout=120)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    outs = []
+    for out, err in logs:
+        out.seek(0)
+        err.seek(0)
+        outs.append((out.read(), err.read()))
+        out.close()
+        err.close()
     assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
     ev0, ev1 = events_of(outs[0][0]), events_of(outs[1][0])
     assert ev1 == []
