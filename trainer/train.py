@@ -68,6 +68,14 @@ class Dist:
             import torch.distributed as td
             td.barrier()
 
+    def close(self):
+        """Leave together: a rank that tears down its group while a peer is still working (rank 0
+        exports and writes the last events) can leave that peer blocked in its own teardown."""
+        if self.enabled:
+            import torch.distributed as td
+            td.barrier()
+            td.destroy_process_group()
+
 
 def resolve_device(name: str, dist: Dist):
     has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
@@ -453,7 +461,5 @@ def _train(args, cancel: Cancel) -> int:
         events.emit("done", reason=reason, best_step=best_step, step=step, tokens=tokens,
                     epoch=round(stream.epoch_float, 4), best=best,
                     elapsed_s=round(elapsed_before + time.time() - t_start, 2))
-    if dist.enabled:
-        import torch.distributed as td
-        td.destroy_process_group()
+    dist.close()
     return 0

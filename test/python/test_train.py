@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import torch
 
@@ -88,7 +89,7 @@ def test_two_process_data_parallel_training_writes_from_rank_zero_only(tmp_path)
     procs, logs = [], []
     for rank in (0, 1):
         env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank),
-                   LOCAL_RANK=str(rank), PYTHONDONTWRITEBYTECODE="1")
+                   LOCAL_RANK=str(rank), PYTHONDONTWRITEBYTECODE="1", PYTHONFAULTHANDLER="1")
         # Output goes to files, not pipes: reading one rank's pipes while the other's fill up
         # would block that rank inside a collective and hang both.
         out, err = open(tmp_path / f"rank{rank}.out", "w+"), open(tmp_path / f"rank{rank}.err", "w+")
@@ -96,13 +97,23 @@ def test_two_process_data_parallel_training_writes_from_rank_zero_only(tmp_path)
         procs.append(subprocess.Popen([sys.executable, "-m", "trainer", "train", run, *ARGS[:6], "--max-steps", "4",
                                        "--eval-every", "2", "--eval-tasks", "1", "--device", "cpu", "--no-export"],
                                       cwd=ROOT, env=env, stdout=out, stderr=err, text=True))
+    deadline = time.monotonic() + 240
     try:
         for p in procs:
-            p.wait(timeout=120)
+            try:
+                p.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
     finally:
         for p in procs:
-            if p.poll() is None:
+            if p.poll() is None:  # a hang: faulthandler (PYTHONFAULTHANDLER) prints where, then it dies
+                p.send_signal(signal.SIGABRT)
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()
     outs = []
     for out, err in logs:
         out.seek(0)
@@ -110,7 +121,7 @@ def test_two_process_data_parallel_training_writes_from_rank_zero_only(tmp_path)
         outs.append((out.read(), err.read()))
         out.close()
         err.close()
-    assert [p.returncode for p in procs] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(f"rank {r}: {o[-1500:]}\n{e[-3000:]}" for r, (o, e) in enumerate(outs))
     ev0, ev1 = events_of(outs[0][0]), events_of(outs[1][0])
     assert ev1 == []
     assert ev0[0]["world_size"] == 2 and ev0[-1]["type"] == "done" and ev0[-1]["tokens"] == 4 * 2 * 4 * 32
