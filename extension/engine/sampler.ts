@@ -112,16 +112,17 @@ export function pickRow(logits: Float32Array, offset: number, vocab: number, for
   }
   for (let v = 0; v < vocab; v++) e[v] = forbidden[v] ? 0 : f(Math.exp(f(logits[offset + v] - max)));
   const s = pairwiseSum(e, 0, vocab);
-  let pred = 0;
-  let conf = -1;
+  // p = fround(e / s) is non-decreasing in e, so the largest p is the largest e's, and only ids
+  // whose e is within a float32 rounding of that e can tie with it: divide for those alone (the
+  // division of every id was ~a third of this function; it runs for every masked row every step).
+  let emax = -1;
+  for (let v = 0; v < vocab; v++) if (e[v] > emax) emax = e[v];
+  const conf = f(emax / s);
+  const near = emax * (1 - 1e-6);
   for (let v = 0; v < vocab; v++) {
-    const p = f(e[v] / s);
-    if (p > conf) {
-      conf = p;
-      pred = v;
-    }
+    if (e[v] >= near && f(e[v] / s) === conf) return [v, conf];
   }
-  return [pred, conf];
+  return [0, conf]; // unreachable: the id holding emax matches
 }
 
 export interface DiffusionOptions {
