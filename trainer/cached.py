@@ -99,7 +99,7 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
     step 1 from the context pass (exact), later steps from the step pass over the canvas alone, the
     context K/V computed once with the canvas all masks (refreshed every `refresh_every` steps if > 0).
     -> (ids, filled, steps)."""
-    from .sampling import _pick  # the contract's float32 softmax and tie-breaks
+    from .sampling import _pick, choose  # the contract's float32 softmax, tie-breaks and choice
     sp = SPECIAL_IDS
     L = canvas_len
     c0 = len(prefix)
@@ -121,12 +121,8 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
         rows = logits[0].float().numpy()
         masked = np.flatnonzero(~decided)
         preds, confs = _pick(rows[masked])
-        choose = masked[confs >= tau]
-        picks = preds[confs >= tau]
-        if len(choose) == 0:
-            j = int(np.argmax(confs))
-            choose, picks = masked[j:j + 1], preds[j:j + 1]
-        for i, p in zip(choose, picks):
+        chosen = choose(preds, confs, tau)
+        for i, p in zip(masked[chosen], preds[chosen]):
             x[0, c0 + int(i)] = int(p)
             decided[int(i)] = True
         steps += 1

@@ -40,8 +40,8 @@ def diffusion_infill(logits_fn, prefix, suffix, canvas_len: int, threshold: floa
                      max_steps: int | None = None):
     """Confidence-threshold unmasking (Fast-dLLM) over a canvas of masks (LLaDA, Open-dCoder).
 
-    x = prefix ++ [MASK]*L ++ suffix; each step decodes every masked canvas position whose
-    confidence >= threshold, or else the single most confident one (leftmost on ties); stops when
+    x = prefix ++ [MASK]*L ++ suffix; each step decodes the masked canvas positions `choose`
+    picks (confidence >= threshold, else the most confident non-end, ends last); stops when
     the canvas is decided, or a decided PAD/EOS has everything left of it decided, or after
     max_steps (default L) steps.
     Returns (ids left of the first decided PAD/EOS — undecided positions skipped —, filled, steps)
@@ -58,10 +58,7 @@ def diffusion_infill(logits_fn, prefix, suffix, canvas_len: int, threshold: floa
         logits = np.asarray(logits_fn(x), dtype=np.float32)[c0:c0 + L]  # (L, V)
         masked = np.flatnonzero(~decided)
         pred, conf = _pick(logits[masked])
-        chosen = np.flatnonzero(conf >= threshold)
-        if len(chosen) == 0:
-            chosen = np.array([int(np.argmax(conf))])  # first maximum: leftmost on ties
-        for j in chosen:
+        for j in choose(pred, conf, threshold):
             i = int(masked[j])
             x[c0 + i] = int(pred[j])
             decided[i] = True
@@ -76,6 +73,23 @@ def diffusion_infill(logits_fn, prefix, suffix, canvas_len: int, threshold: floa
     end = L if stop is None else stop
     out = [int(canvas[i]) for i in range(end) if decided[i]]
     return out, stop is None, steps
+
+
+def choose(pred: np.ndarray, conf: np.ndarray, threshold: float) -> np.ndarray:
+    """Which of the masked positions (their pred, conf) a step decides: every one with
+    conf >= threshold; else the most confident one that does not predict PAD/EOS (leftmost on ties);
+    else (all of them predict an end) all of them.
+
+    Ends go last (as LLaDA's pure-diffusion sampling gives EOS no confidence, Nie et al. 2025 B.4):
+    PAD fills most training canvases, so a weak model's most confident position is nearly always a
+    trailing PAD; deciding those first spreads pads leftwards until the answer is empty."""
+    chosen = np.flatnonzero(conf >= threshold)
+    if len(chosen):
+        return chosen
+    content = np.flatnonzero((pred != PAD) & (pred != EOS))
+    if len(content) == 0:
+        return np.arange(len(pred))
+    return content[[int(np.argmax(conf[content]))]]  # first maximum: leftmost on ties
 
 
 def _first_stop(canvas, decided):

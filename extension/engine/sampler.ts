@@ -6,9 +6,12 @@
 //   - softmax in float32 (the Python side is numpy float32, whose sum is pairwise: mirrored in
 //     `pairwiseSum`), argmax = lowest id on ties;
 //   - tau is compared in float32 (numpy casts a Python float scalar to the array's float32);
-//   - with nothing above tau, the single most confident masked position, leftmost on ties.
+//   - with nothing above tau, the single most confident masked position that does not predict
+//     PAD/EOS, leftmost on ties (all of them when every one predicts an end: ends last);
 // Known limit of "equal": numpy's SIMD float32 exp may differ from Math.fround(Math.exp) by an ulp,
 // which only matters for a confidence within ~1e-7 of tau or of another position's.
+
+import { SPECIAL_IDS, type SpecialIds } from '../tokenizer/specials';
 
 /** ids -> logits, float32 row-major [batch, seq, vocab]. */
 export interface LogitsModel {
@@ -16,17 +19,10 @@ export interface LogitsModel {
   forward(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array>;
 }
 
-/** The special ids a sampler needs (docs/contracts.md: pad 0, eos 1, mask 2, fim 3..5). */
-export interface SamplerIds {
-  pad: number;
-  eos: number;
-  mask: number;
-  fimPrefix: number;
-  fimSuffix: number;
-  fimMiddle: number;
-}
+/** The special ids a sampler needs (docs/contracts.md: pad 0, eos 1, mask 2, fim 3..5): the tokenizer's. */
+export type SamplerIds = SpecialIds;
 
-export const DEFAULT_SPECIAL_IDS: SamplerIds = { pad: 0, eos: 1, mask: 2, fimPrefix: 3, fimSuffix: 4, fimMiddle: 5 };
+export const DEFAULT_SPECIAL_IDS: SamplerIds = { ...SPECIAL_IDS };
 
 /** Default confidence threshold tau (Fast-dLLM's parallel decoding; contracts.md). */
 export const DEFAULT_THRESHOLD = 0.9;
@@ -135,8 +131,8 @@ export interface DiffusionOptions {
 /**
  * Confidence-threshold parallel unmasking (Fast-dLLM) over a canvas of L masks between prefix and
  * suffix (LLaDA, Open-dCoder): x = P ++ [MASK]*L ++ S, batch 1. Each step decodes every masked
- * canvas position with confidence >= tau, or else the single most confident one (leftmost on
- * ties); stops when the canvas is decided, when a decided PAD/EOS has every position left of it
+ * canvas position with confidence >= tau, or else the single most confident one that does not
+ * predict PAD/EOS (leftmost on ties), or else (all predict an end) all of them; stops when the canvas is decided, when a decided PAD/EOS has every position left of it
  * decided, or after maxSteps (default L). The signal is honoured between steps.
  */
 export async function diffusionInfill(model: LogitsModel, prefix: readonly number[], suffix: readonly number[],
@@ -188,7 +184,12 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
     for (let i = 0; i < L; i++) if (!decided[i]) masked.push(i);
     const { logits, offset, rowOf } = await logitsFor(x, steps, masked);
     throwIfAborted(options.signal);
+    // trainer/sampling.py `choose`: every position >= tau; else the most confident one that does
+    // not predict an end (PAD/EOS), leftmost on ties; else (all predict an end) all of them. Ends
+    // go last: a weak model's most confident position is nearly always a trailing PAD, and deciding
+    // those first spreads pads leftwards until the answer is empty.
     const chosen: Array<[number, number]> = [];
+    const ends: Array<[number, number]> = [];
     let best = -1;
     let bestPred = 0;
     let bestConf = -Infinity;
@@ -196,13 +197,17 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
       if (decided[i]) continue;
       const [pred, conf] = pickRow(logits, (rowOf ? rowOf[i] : offset + i) * V, V, forbidden);
       if (conf >= tau) chosen.push([i, pred]);
-      if (conf > bestConf) { // strict: the leftmost maximum wins ties (np.argmax)
+      if (isStop(pred)) ends.push([i, pred]);
+      else if (conf > bestConf) { // strict: the leftmost maximum wins ties (np.argmax)
         bestConf = conf;
         best = i;
         bestPred = pred;
       }
     }
-    if (chosen.length === 0) chosen.push([best, bestPred]);
+    if (chosen.length === 0) {
+      if (best >= 0) chosen.push([best, bestPred]);
+      else chosen.push(...ends);
+    }
     for (const [i, pred] of chosen) {
       canvas[i] = pred;
       decided[i] = true;

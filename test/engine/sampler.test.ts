@@ -75,6 +75,26 @@ test('threshold 1 decodes one position a step, most confident first, leftmost on
   assert.deepEqual(order, [5, 0, 1, 2, 3, 4, 6]); // as seen by the next forward pass
 });
 
+test('below the threshold, content is decided before a more confident trailing pad (ends last)', async () => {
+  // Canvas 0..3: content 60 (logit 3) and 61 (logit 4) are less sure than the pads at 2 and 3
+  // (logit 6); none reaches tau. The pads wait; then, with only ends left, both go in one step.
+  const rule = (ids: number[], t: number): Array<[number, number]> => {
+    const i = t - P.length;
+    if (i < 0 || i >= 4) return [];
+    return i < 2 ? [[60 + i, 3 + i]] : [[PAD, 6]];
+  };
+  const r = await diffusionInfill(new FakeModel(V, rule), P, S, 4);
+  assert.deepEqual(r.ids, [60, 61]);
+  assert.equal(r.filled, false);
+  assert.equal(r.steps, 3); // 61, then 60, then both pads
+});
+
+test('a canvas whose every position predicts an end is decided in one step and gives nothing', async () => {
+  const rule = (ids: number[], t: number): Array<[number, number]> => (t >= P.length && t < P.length + 4 ? [[t % 2 ? PAD : EOS, 2]] : []);
+  const r = await diffusionInfill(new FakeModel(V, rule), P, S, 4);
+  assert.deepEqual([r.ids, r.filled, r.steps], [[], false, 1]);
+});
+
 test('the same inputs give the same ids and steps', async () => {
   const rule = (ids: number[], t: number): Array<[number, number]> => {
     const left = ids[t - 1] ?? 0;

@@ -123,3 +123,32 @@ def test_fit_context_trims_the_far_ends_to_the_room(p, s, room):
     assert len(P2) + len(S2) <= room or (len(P2) == p and len(S2) == s)
     assert P2 == P[len(P) - len(P2):] and S2 == S[:len(S2)]
     assert len(P2) + len(S2) == min(room, p + s)
+
+
+def soft_rows(preds_confs):
+    """Rows whose argmax is `pred` with softmax confidence ~`conf` (the rest spread evenly)."""
+    rows = np.zeros((len(preds_confs), V), dtype=np.float32)
+    for r, (pred, conf) in enumerate(preds_confs):
+        allowed = V - 4  # MASK and the three fim ids are forbidden
+        rows[r, pred] = np.log(conf * (allowed - 1) / (1 - conf))
+    return rows
+
+
+def test_below_the_threshold_content_is_decided_before_a_more_confident_pad():
+    """Ends last: the trailing PADs (0.8) are more confident than the content (0.3-0.5), but a
+    step below tau decides the best content position; the PADs go once only ends are left."""
+    rows = soft_rows([(8, 0.3), (9, 0.5), (PAD, 0.8), (PAD, 0.8)])
+    ids, filled, steps = diffusion_infill(table_fn(1, rows), [6], [], 4, threshold=0.9)
+    assert (ids, filled) == ([8, 9], False)
+    assert steps == 3  # 9 (0.5), then 8 (0.3), then both PADs together
+
+
+def test_pads_at_the_threshold_are_still_decided_at_once():
+    rows = soft_rows([(8, 0.95), (9, 0.5), (PAD, 0.97), (PAD, 0.97)])
+    ids, filled, steps = diffusion_infill(table_fn(0, rows), [], [], 4, threshold=0.9)
+    assert (ids, filled, steps) == ([8, 9], False, 2)  # step 1: 8 and both PADs; step 2: 9
+
+
+def test_a_canvas_of_ends_only_is_decided_in_one_step_and_gives_nothing():
+    rows = soft_rows([(PAD, 0.4), (EOS, 0.6), (PAD, 0.5)])
+    assert diffusion_infill(table_fn(0, rows), [], [], 3, threshold=0.9) == ([], False, 1)
