@@ -70,11 +70,12 @@ def rotary_tables(head_dim: int, max_seq_len: int, base: float):
     return angles.cos(), angles.sin()
 
 
-def apply_rotary(x, cos, sin):
+def apply_rotary(x, cos, sin, half: int):
     """Rotate pairs (x1_i, x2_i) of the two halves of each head by angle pos * freq_i.
 
-    x: (B, H, T, D); cos, sin: (T, D/2). Real arithmetic only (ONNX-friendly)."""
-    half = x.shape[-1] // 2
+    x: (B, H, T, D); cos, sin: (T, D/2); half = D / 2 as a Python int (from the config, not from
+    x.shape: a traced shape becomes Shape/Gather/Div nodes in the ONNX graphs, and per-node overhead
+    is a large part of a canvas step). Real arithmetic only (ONNX-friendly)."""
     x1, x2 = x[..., :half], x[..., half:]
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).type_as(x)
 
@@ -98,7 +99,7 @@ class Attention(nn.Module):
         q = q.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
         k = k.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
         v = v.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        q, k = apply_rotary(q, cos, sin, self.head_dim // 2), apply_rotary(k, cos, sin, self.head_dim // 2)
         if HAS_SDPA and not exporting:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)  # fused when possible
         else:
@@ -121,7 +122,7 @@ class Attention(nn.Module):
         q = q.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
         k = k.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
         v = v.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        q, k = apply_rotary(q, cos, sin, self.head_dim // 2), apply_rotary(k, cos, sin, self.head_dim // 2)
         ks = k if past_k is None else torch.cat([past_k, k], dim=2)
         vs = v if past_v is None else torch.cat([past_v, v], dim=2)
         att = (q @ ks.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))

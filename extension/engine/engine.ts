@@ -16,7 +16,7 @@ import { cachedArInfill, cachedDiffusionInfill, isCachedModel } from './cached';
 import {
   CachedOnnxModel, checkTokenizerMatch, ModelLoadError, OnnxModel, readModelMeta, readTokenizerFile, sha256Hex, type ModelMeta,
 } from './model';
-import { postprocess } from './postprocess';
+import { postprocess, stopAtLineEnd } from './postprocess';
 import { abortError, arInfill, diffusionInfill, DEFAULT_THRESHOLD, type LogitsModel } from './sampler';
 
 /** First canvas per request kind; the trainer's span-infill canvases are 16, 32, 64 (contracts.md). */
@@ -294,13 +294,17 @@ export class InfillEngine {
         ? await cachedDiffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, dOptions)
         : await diffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, dOptions);
       steps += r.steps;
+      const text = tokenizer.decode(r.ids);
       // The model wrote to the end of the canvas: the middle may be longer. Try twice the canvas,
-      // from scratch, as the trainer's engine-length evaluation does (trainer/evaluate.py).
-      if (r.filled && req.canvasLength === undefined && L * 2 <= cap) {
+      // from scratch, as the trainer's engine-length evaluation does (trainer/evaluate.py) — unless
+      // a single-line request already has its whole line: postprocessing keeps only that line, so a
+      // longer canvas would cost 2-3x the steps for text that is thrown away.
+      const lineDone = req.mode === 'line' && stopAtLineEnd(text) !== text;
+      if (r.filled && req.canvasLength === undefined && L * 2 <= cap && !lineDone) {
         L *= 2;
         continue;
       }
-      return { ids: r.ids, text: tokenizer.decode(r.ids), steps, canvas: L, filled: r.filled, mode: req.mode };
+      return { ids: r.ids, text, steps, canvas: L, filled: r.filled, mode: req.mode };
     }
   }
 }

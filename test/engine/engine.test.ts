@@ -62,6 +62,17 @@ test('the canvas grows (16 -> 32 -> 64) while the model fills it to the end', as
   await engine.dispose();
 });
 
+test('a single-line request whose full canvas already holds its line does not grow the canvas', async () => {
+  const prefix = 'x = ';
+  const middle = 'a + b\n' + 'c = d + e + f + g + h + i + j + k + l'; // the line, then more than the canvas
+  assert.ok(tok.encode(middle).length > 16);
+  const { engine, models } = await engineWith(middleRule(prefix, '', middle));
+  const r = await engine.complete({ prefix, suffix: '', mode: 'line' });
+  assert.deepEqual([r.text, r.canvas], ['a + b', 16]);
+  assert.equal(models[0].calls, 1); // the filled 16-token canvas already ends the line: no 32, no 64
+  await engine.dispose();
+});
+
 test('a second identical request is served from the cache; typing through it too', async () => {
   const prefix = 'y = ';
   const { engine, models } = await engineWith(middleRule(prefix, '', 'foo(1)'));
