@@ -102,6 +102,8 @@ export interface ModelInfo {
   maxSeqLen: number;
   /** Which sampler path serves: the cached graphs ('fast') or the plain model ('naive'). */
   decoding: 'fast' | 'naive';
+  /** Why the export's cached graphs could not be used (the plain model serves instead). */
+  fastUnavailable?: string;
 }
 
 /** One loaded model with its tokenizer; reference-counted so that a swap never cuts a request short. */
@@ -111,7 +113,7 @@ class Loaded {
   private closed?: Promise<void>;
 
   constructor(readonly runDir: string, readonly meta: ModelMeta, readonly tokenizer: Tokenizer,
-    readonly model: ReleasableModel, readonly generation: number) {}
+    readonly model: ReleasableModel, readonly generation: number, readonly fastUnavailable?: string) {}
 
   acquire(): this {
     this.refs++;
@@ -154,12 +156,19 @@ async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> 
   // The fast path needs both cached graphs on disk; an older export (graphs.full only) or a copy
   // without them falls back to the plain model.
   const fast = (options.decoding ?? 'fast') === 'fast' && !!ctxPath && !!stepPath && existsSync(ctxPath) && existsSync(stepPath);
-  const model = options.openModel
-    ? await options.openModel(path, meta, threads)
-    : fast
-      ? await CachedOnnxModel.open(ctxPath!, stepPath!, meta.vocabSize, threads)
-      : await OnnxModel.open(path, meta.vocabSize, threads);
-  return new Loaded(runDir, meta, tokenizer, model, ++generations);
+  if (options.openModel) return new Loaded(runDir, meta, tokenizer, await options.openModel(path, meta, threads), ++generations);
+  let fastUnavailable: string | undefined;
+  if (fast) {
+    try {
+      return new Loaded(runDir, meta, tokenizer, await CachedOnnxModel.open(ctxPath!, stepPath!, meta.vocabSize, threads), ++generations);
+    } catch (err) {
+      // Cached graphs from another export version, or damaged: the plain model still serves
+      // (slower); its own errors are the ones worth reporting.
+      if (!(err instanceof ModelLoadError)) throw err;
+      fastUnavailable = err.message;
+    }
+  }
+  return new Loaded(runDir, meta, tokenizer, await OnnxModel.open(path, meta.vocabSize, threads), ++generations, fastUnavailable);
 }
 
 export class InfillEngine {
@@ -183,6 +192,7 @@ export class InfillEngine {
     return {
       runDir, generation, objective: meta.objective, preset: meta.preset, params: meta.params, vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen,
       decoding: this.fast(this.current) ? 'fast' : 'naive',
+      ...(this.current.fastUnavailable ? { fastUnavailable: this.current.fastUnavailable } : {}),
     };
   }
 

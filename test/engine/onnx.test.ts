@@ -109,3 +109,31 @@ test('a model trained with another tokenizer is refused (vocabulary size, tokeni
 test('a missing model says to train or export first', async () => {
   await assert.rejects(InfillEngine.load(tempDir()), /No exported model in .*train a model first/);
 });
+
+test('cached graphs with another interface (an older export) fall back to the plain model, which serves', async () => {
+  const dir = run('c');
+  // model.json names cached graphs, but the files are plain input_ids -> logits models: what an
+  // export from before a change to the step graph's inputs looks like to this engine.
+  const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+  meta.graphs = { full: 'model.onnx', context: 'model.context.onnx', step: 'model.step.onnx' };
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(meta));
+  writeFileSync(join(dir, 'model.context.onnx'), readFileSync(join(dir, 'model.onnx')));
+  writeFileSync(join(dir, 'model.step.onnx'), readFileSync(join(dir, 'model.onnx')));
+  const engine = await InfillEngine.load(dir, { threads: 1 });
+  assert.equal(engine.info.decoding, 'naive');
+  assert.match(engine.info.fastUnavailable ?? '', /model\.context\.onnx has inputs \[input_ids\]/);
+  const r = await engine.complete({ prefix: 'x = ', suffix: '' });
+  assert.equal(r.text, 'c'.repeat(64));
+  await engine.dispose();
+});
+
+test('a corrupt plain model is still reported when the cached graphs cannot be used either', async () => {
+  const dir = run('d');
+  const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+  meta.graphs = { full: 'model.onnx', context: 'model.context.onnx', step: 'model.step.onnx' };
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(meta));
+  writeFileSync(join(dir, 'model.context.onnx'), Buffer.from('not onnx'));
+  writeFileSync(join(dir, 'model.step.onnx'), Buffer.from('not onnx'));
+  writeFileSync(join(dir, 'model.onnx'), readFileSync(join(dir, 'model.onnx')).subarray(0, 40));
+  await assert.rejects(InfillEngine.load(dir, { threads: 1 }), (err: Error) => err.name === 'ModelLoadError' && /model\.onnx \(40 bytes\).*corrupt or truncated/.test(err.message));
+});
