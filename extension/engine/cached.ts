@@ -8,7 +8,7 @@
 //   - AR: a KV cache: the prompt pass, then one token a step appended to the cache (exact).
 // The unmasking loop itself is sampler.ts's `unmask`, so tie-breaks and stops are the contract's.
 import {
-  DEFAULT_SPECIAL_IDS, forbiddenMask, pickRow, throwIfAborted, unmask,
+  arPrompt, DEFAULT_SPECIAL_IDS, greedyDecode, unmask,
   type ARResult, type AROptions, type DiffusionOptions, type DiffusionResult, type LogitsModel,
 } from './sampler';
 
@@ -107,18 +107,12 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
 /** The contract's AR sampler with a KV cache: a prompt pass, then one token a step (same ids as `arInfill`). */
 export async function cachedArInfill(model: CachedLogitsModel, prefix: readonly number[], suffix: readonly number[],
   maxNew: number, options: AROptions = {}): Promise<ARResult> {
-  const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
   const V = model.vocabSize;
-  const forbidden = forbiddenMask(V, sp);
-  const prompt = [sp.fimPrefix, ...prefix, sp.fimSuffix, ...suffix, sp.fimMiddle];
-  const ids: number[] = [];
-  let steps = 0;
+  const prompt = arPrompt(prefix, suffix, options.specialIds ?? DEFAULT_SPECIAL_IDS);
   let keys: KV | undefined;
   let values: KV | undefined;
   let T = prompt.length;
-  let last = -1;
-  for (let n = 0; n < maxNew; n++) {
-    throwIfAborted(options.signal);
+  return greedyDecode(maxNew, V, options, async (last) => {
     let out: CachedOutput;
     if (!keys || !values) {
       out = await model.context(BigInt64Array.from(prompt, BigInt), T, BigInt64Array.of(BigInt(T - 1)));
@@ -130,13 +124,7 @@ export async function cachedArInfill(model: CachedLogitsModel, prefix: readonly 
       values = appendColumns(values, out.values);
       T++;
     }
-    throwIfAborted(options.signal);
-    steps++;
     if (out.logits.length !== V) throw new Error(`the model gave ${out.logits.length} logits for 1 position x ${V} ids`);
-    const [tok] = pickRow(out.logits, 0, V, forbidden);
-    if (tok === sp.eos || tok === sp.pad) return { ids, filled: false, steps };
-    ids.push(tok);
-    last = tok;
-  }
-  return { ids, filled: true, steps };
+    return { logits: out.logits, offset: 0 };
+  });
 }

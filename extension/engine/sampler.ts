@@ -230,32 +230,54 @@ export interface AROptions {
   signal?: AbortSignal;
 }
 
+/** `<|fim_prefix|> P <|fim_suffix|> S <|fim_middle|>`: the AR sampler's prompt (PSM order). */
+export function arPrompt(prefix: readonly number[], suffix: readonly number[], sp: SamplerIds): number[] {
+  return [sp.fimPrefix, ...prefix, sp.fimSuffix, ...suffix, sp.fimMiddle];
+}
+
+/**
+ * The contract's greedy AR loop, whatever computes the logits: `nextLogits(last)` returns the row
+ * (float32 `logits` from `offset`) that predicts the next token, `last` being the token chosen one
+ * step before (-1 at the first step). Lowest id on ties, MASK and FIM ids forbidden, stops at
+ * EOS/PAD (not included) or after maxNew tokens; the signal is honoured around every pass.
+ * Shared by `arInfill` (full recompute) and cached.ts `cachedArInfill` (KV cache).
+ */
+export async function greedyDecode(maxNew: number, V: number, options: AROptions,
+  nextLogits: (last: number) => Promise<{ logits: Float32Array; offset: number }>): Promise<ARResult> {
+  const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
+  const forbidden = forbiddenMask(V, sp);
+  const ids: number[] = [];
+  let steps = 0;
+  let last = -1;
+  for (let n = 0; n < maxNew; n++) {
+    throwIfAborted(options.signal);
+    const { logits, offset } = await nextLogits(last);
+    throwIfAborted(options.signal);
+    steps++;
+    const [tok] = pickRow(logits, offset, V, forbidden);
+    if (tok === sp.eos || tok === sp.pad) return { ids, filled: false, steps };
+    ids.push(tok);
+    last = tok;
+  }
+  return { ids, filled: true, steps };
+}
+
 /**
  * Greedy PSM infill for an autoregressive model: `<|fim_prefix|> P <|fim_suffix|> S <|fim_middle|>`,
- * then one token a step (lowest id on ties, MASK and FIM ids forbidden) until EOS or PAD (not
- * included) or maxNew tokens. Full recompute per token; cached.ts `cachedArInfill` is the same with a KV cache.
+ * then one token a step (`greedyDecode`). Full recompute per token; cached.ts `cachedArInfill` is
+ * the same with a KV cache.
  */
 export async function arInfill(model: LogitsModel, prefix: readonly number[], suffix: readonly number[],
   maxNew: number, options: AROptions = {}): Promise<ARResult> {
-  const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
   const V = model.vocabSize;
-  const forbidden = forbiddenMask(V, sp);
-  const prompt = [sp.fimPrefix, ...prefix, sp.fimSuffix, ...suffix, sp.fimMiddle];
+  const prompt = arPrompt(prefix, suffix, options.specialIds ?? DEFAULT_SPECIAL_IDS);
   const x = new BigInt64Array(prompt.length + Math.max(0, maxNew));
   prompt.forEach((id, i) => { x[i] = BigInt(id); });
   let T = prompt.length;
-  const ids: number[] = [];
-  let steps = 0;
-  for (let n = 0; n < maxNew; n++) {
-    throwIfAborted(options.signal);
+  return greedyDecode(maxNew, V, options, async (last) => {
+    if (last >= 0) x[T++] = BigInt(last);
     const logits = await model.forward(x.subarray(0, T), 1, T);
-    throwIfAborted(options.signal);
-    steps++;
     if (logits.length !== T * V) throw new Error(`the model gave ${logits.length} logits for ${T} positions x ${V} ids`);
-    const [tok] = pickRow(logits, (T - 1) * V, V, forbidden);
-    if (tok === sp.eos || tok === sp.pad) return { ids, filled: false, steps };
-    ids.push(tok);
-    x[T++] = BigInt(tok);
-  }
-  return { ids, filled: true, steps };
+    return { logits, offset: (T - 1) * V };
+  });
 }
