@@ -11,19 +11,15 @@ import {
   appendColumns, arInfill, CachedOnnxModel, cachedArInfill, cachedDiffusionInfill, diffusionInfill, dropColumns, InfillEngine, OnnxModel,
   type KV,
 } from '../../extension/engine/index';
-import { makeRun, tempDir, testTokenizer } from './helpers';
+import { CACHED_GRAPHS, makeRun, PYTHON, tempDir, testTokenizer, torchMissing as checkTorch } from './helpers';
 
 const ROOT = resolve(__dirname, '..', '..');
-const PYTHON = process.env.REPO_DIFFUSION_PYTHON || '/usr/bin/python3';
-const torchMissing = (() => {
-  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-  return r.status === 0 ? false : `no Python with torch at ${PYTHON} (set REPO_DIFFUSION_PYTHON)`;
-})();
+const torchMissing = checkTorch();
 
 /** A run folder with a random-init nano model exported with all three graphs. */
 function exportRun(objective: 'diffusion' | 'autoregressive'): string {
   const { tok } = testTokenizer();
-  const run = makeRun(tempDir('rd-cached-'), { objective, maxSeqLen: 128 });
+  const run = makeRun(tempDir('rd-cached-'), { objective, maxSeqLen: 128, graphs: CACHED_GRAPHS });
   const r = spawnSync(PYTHON, ['-c', `
 import os, sys, torch
 from trainer.model import ModelConfig, PRESETS, Transformer
@@ -39,9 +35,6 @@ open(os.path.join(run, "model.context.onnx"), "wb").write(context_onnx_bytes(m))
 open(os.path.join(run, "model.step.onnx"), "wb").write(step_onnx_bytes(m))
 `, run, String(tok.vocabSize), objective], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`export failed: ${r.stderr.slice(-2000)}`);
-  const meta = JSON.parse(readFileSync(join(run, 'model.json'), 'utf8'));
-  meta.graphs = { full: 'model.onnx', context: 'model.context.onnx', step: 'model.step.onnx' };
-  writeFileSync(join(run, 'model.json'), JSON.stringify(meta));
   return run;
 }
 

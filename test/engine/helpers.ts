@@ -2,12 +2,28 @@
 // folder with model.json + corpus/tokenizer.json, and a hand-encoded ONNX model (one Gather node:
 // logits[b, s, :] = table[ids[b, s], :]) so that the onnxruntime path runs without Python.
 // Everything is written to temp dirs, never into the repository.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainTokenizer, Tokenizer } from '../../extension/tokenizer/index';
 import type { LogitsModel } from '../../extension/engine/index';
+
+/** The Python the trainer-backed tests run (docs/engine.md "Tests"). */
+export const PYTHON = process.env.REPO_DIFFUSION_PYTHON || '/usr/bin/python3';
+
+/**
+ * false when PYTHON can import torch and numpy, else the reason to skip. A function, called by the
+ * test files that need it, so that the other engine tests do not start Python at import.
+ */
+export function torchMissing(): false | string {
+  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+  return r.status === 0 ? false : `no Python with torch at ${PYTHON} (set REPO_DIFFUSION_PYTHON)`;
+}
+
+/** model.json `graphs` of an export with the cached graphs (docs/contracts.md "Cached graphs"). */
+export const CACHED_GRAPHS = { full: 'model.onnx', context: 'model.context.onnx', step: 'model.step.onnx' };
 
 export const PAD = 0;
 export const EOS = 1;
@@ -78,6 +94,8 @@ export interface RunOptions {
   vocabSize?: number;
   tokenizerSha?: string | null;
   onnx?: Uint8Array;
+  /** model.json `graphs` (default: the plain model only). */
+  graphs?: Record<string, string>;
 }
 
 /** Writes RUN/model.json, RUN/corpus/tokenizer.json and optionally RUN/model.onnx. */
@@ -91,7 +109,7 @@ export function makeRun(dir: string, o: RunOptions = {}): string {
     special_ids: { pad: 0, eos: 1, mask: 2, fim_prefix: 3, fim_suffix: 4, fim_middle: 5 },
     max_seq_len: o.maxSeqLen ?? 256, preset: 'test', config: {}, params: 1, trained_tokens: 0, epochs: 0, best_step: 0,
     corpus_sha256: 'test', tokenizer_sha256: o.tokenizerSha === undefined ? sha : o.tokenizerSha,
-    eval: {}, sampler: { threshold: 0.9, canvas_lengths: [16, 32, 64] }, graphs: { full: 'model.onnx' },
+    eval: {}, sampler: { threshold: 0.9, canvas_lengths: [16, 32, 64] }, graphs: o.graphs ?? { full: 'model.onnx' },
   };
   writeFileSync(join(dir, 'model.json'), JSON.stringify(meta));
   if (o.onnx) writeFileSync(join(dir, 'model.onnx'), o.onnx);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InfillEngine, OnnxModel, type EngineOptions } from '../../extension/engine/index';
-import { constantModel, makeRun, tempDir, testTokenizer } from './helpers';
+import { CACHED_GRAPHS, constantModel, makeRun, tempDir, testTokenizer } from './helpers';
 
 const { tok } = testTokenizer();
 const V = tok.vocabSize;
@@ -111,12 +111,9 @@ test('a missing model says to train or export first', async () => {
 });
 
 test('cached graphs with another interface (an older export) fall back to the plain model, which serves', async () => {
-  const dir = run('c');
   // model.json names cached graphs, but the files are plain input_ids -> logits models: what an
   // export from before a change to the step graph's inputs looks like to this engine.
-  const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
-  meta.graphs = { full: 'model.onnx', context: 'model.context.onnx', step: 'model.step.onnx' };
-  writeFileSync(join(dir, 'model.json'), JSON.stringify(meta));
+  const dir = run('c', { graphs: CACHED_GRAPHS });
   writeFileSync(join(dir, 'model.context.onnx'), readFileSync(join(dir, 'model.onnx')));
   writeFileSync(join(dir, 'model.step.onnx'), readFileSync(join(dir, 'model.onnx')));
   const engine = await InfillEngine.load(dir, { threads: 1 });
@@ -128,10 +125,7 @@ test('cached graphs with another interface (an older export) fall back to the pl
 });
 
 test('a corrupt plain model is still reported when the cached graphs cannot be used either', async () => {
-  const dir = run('d');
-  const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
-  meta.graphs = { full: 'model.onnx', context: 'model.context.onnx', step: 'model.step.onnx' };
-  writeFileSync(join(dir, 'model.json'), JSON.stringify(meta));
+  const dir = run('d', { graphs: CACHED_GRAPHS });
   writeFileSync(join(dir, 'model.context.onnx'), Buffer.from('not onnx'));
   writeFileSync(join(dir, 'model.step.onnx'), Buffer.from('not onnx'));
   writeFileSync(join(dir, 'model.onnx'), readFileSync(join(dir, 'model.onnx')).subarray(0, 40));

@@ -16,10 +16,9 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { arInfill, diffusionInfill, InfillEngine, OnnxModel, type LogitsModel } from '../../extension/engine/index';
 import { trainTokenizer } from '../../extension/tokenizer/index';
-import { tempDir } from './helpers';
+import { PYTHON, tempDir, torchMissing as checkTorch } from './helpers';
 
 const ROOT = resolve(__dirname, '..', '..');
-const PYTHON = process.env.REPO_DIFFUSION_PYTHON || '/usr/bin/python3';
 
 function python(code: string, input = '', timeout = 60_000): string {
   const r = spawnSync(PYTHON, ['-c', code], { cwd: ROOT, input, encoding: 'utf8', timeout, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
@@ -27,10 +26,7 @@ function python(code: string, input = '', timeout = 60_000): string {
   return r.stdout;
 }
 
-const torchMissing = (() => {
-  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-  return r.status === 0 ? false : `no Python with torch at ${PYTHON} (set REPO_DIFFUSION_PYTHON)`;
-})();
+const torchMissing = checkTorch();
 
 // ---------------------------------------------------------------- 1. the samplers alone
 
