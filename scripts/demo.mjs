@@ -74,7 +74,6 @@ process.stderr.write(`try a completion: node dist/cli.js complete ${runDir} --fi
 const platformTarget = `${process.platform}-${process.arch}`;
 if (existsSync(join(repo, '.e2e', 'node_modules', '.bin', 'vsce'))) {
   run(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'e2e', 'package.ts'), '--target', platformTarget]);
-  process.stderr.write(`vsix: ${join(repo, 'test-artifacts', 'packages', `repo-diffusion-0.1.0-${platformTarget}.vsix`)}\n`);
 } else {
   process.stderr.write(`vsix: not built (vsce is not installed); build it with: npm run e2e:setup && npm run package -- --target ${platformTarget}\n`);
 }

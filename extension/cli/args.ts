@@ -41,3 +41,7 @@ export function requireRun(positionals: string[]): string {
   if (!run) throw new UsageError('missing RUN (the run folder)');
   return run;
 }
+
+/** `--preset` and `--device` of the commands that train (the trainer's own choices). */
+export const PRESETS = ['auto', 'nano', 'tiny', 'small', 'base', 'large'] as const;
+export const DEVICES = ['auto', 'cuda', 'mps', 'cpu'] as const;

@@ -14,7 +14,7 @@
 // Knows nothing of editors; takes an AbortSignal.
 import { SECRET_PLACEHOLDER, scrubSecrets } from '../corpus/secrets';
 import { InfillEngine } from '../engine/index';
-import { readCorpusTokens, trainingText } from './corpusText';
+import { documentTexts, readCorpusTokens } from './corpusText';
 
 export interface AuditOptions {
   /** Prompts cut from the training text (default 64). */
@@ -131,10 +131,11 @@ interface Prompt {
 
 export async function auditRun(runDir: string, o: AuditOptions = {}): Promise<AuditReport> {
   const corpus = await readCorpusTokens(runDir);
-  const text = trainingText(corpus);
+  const docTexts = documentTexts(corpus); // decoded once: the whole text and the prompts' lines
+  const text = docTexts.join('\n'); // trainingText(corpus), from the same decode
   const engine = await InfillEngine.load(runDir, { threads: o.threads });
   try {
-    const { tokenizer, ids, documents } = corpus;
+    const { tokenizer } = corpus;
     const half = Math.floor(engine.info.maxSeqLen / 2) - 1;
     const minMiddle = Math.max(1, Math.min(o.minMiddle ?? 16, half));
     const maxMiddle = Math.max(minMiddle, Math.min(o.maxMiddle ?? 48, half, 63));
@@ -144,7 +145,7 @@ export async function auditRun(runDir: string, o: AuditOptions = {}): Promise<Au
     // 1. Prompts from the training text: a middle of whole lines (what a user asks the model to
     //    fill in, and what span-infill training holds out) of minMiddle..maxMiddle tokens, with the
     //    document's text around it; the engine cuts the context to the window at line boundaries.
-    const docs = documents.map(([s, e]) => tokenizer.decode(ids.subarray(s, e)).split('\n')).filter((lines) => lines.length >= 2);
+    const docs = docTexts.map((t) => t.split('\n')).filter((lines) => lines.length >= 2);
     const weights = docs.map((lines) => lines.length);
     const totalLines = weights.reduce((a, b) => a + b, 0);
     const prompts: Prompt[] = [];
@@ -231,7 +232,6 @@ export async function auditRun(runDir: string, o: AuditOptions = {}): Promise<Au
     const longRuns = longest.filter((n) => n >= longRunChars).length;
     const n = prompts.length;
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-    const meta = JSON.parse(JSON.stringify(engine.info)) as { objective: string };
     const outputFindings = findings.filter((f) => f.where !== 'training-text');
     const trainFindings = findings.filter((f) => f.where === 'training-text');
     const inTrainCanaries = canaryFound.filter((c) => c.where === 'training-text').length;
@@ -248,7 +248,7 @@ export async function auditRun(runDir: string, o: AuditOptions = {}): Promise<Au
     ];
     return {
       run: runDir,
-      objective: meta.objective,
+      objective: engine.info.objective,
       memorization: {
         prompts: n, min_middle_tokens: minMiddle, max_middle_tokens: maxMiddle, exact, exact_rate: n ? exact / n : null,
         reproduced, reproduced_rate: n ? reproduced / n : null,

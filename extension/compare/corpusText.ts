@@ -38,7 +38,12 @@ export async function readCorpusTokens(runDir: string): Promise<CorpusTokens> {
   return { tokenizer, manifest, ids, documents };
 }
 
+/** Every training document, decoded. */
+export function documentTexts(c: CorpusTokens): string[] {
+  return c.documents.map(([s, e]) => c.tokenizer.decode(c.ids.subarray(s, e)));
+}
+
 /** The training text: every document decoded, joined by a newline. */
 export function trainingText(c: CorpusTokens): string {
-  return c.documents.map(([s, e]) => c.tokenizer.decode(c.ids.subarray(s, e))).join('\n');
+  return documentTexts(c).join('\n');
 }

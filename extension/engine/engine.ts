@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { Tokenizer } from '../tokenizer/index';
 import { CompletionCache } from './cache';
 import { chooseMode, gatherContext, DEFAULT_PREFIX_SHARE, type CompletionMode } from './context';
-import { cachedArInfill, cachedDiffusionInfill, isCachedModel } from './cached';
+import { cachedArInfill, cachedDiffusionInfill, isCachedModel, type CachedLogitsModel } from './cached';
 import {
   CachedOnnxModel, checkTokenizerMatch, ModelLoadError, OnnxModel, readModelMeta, readTokenizerFile, sha256Hex, type ModelMeta,
 } from './model';
@@ -155,8 +155,8 @@ async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> 
   const stepPath = meta.stepGraph && resolve(runDir, meta.stepGraph);
   // The fast path needs both cached graphs on disk; an older export (graphs.full only) or a copy
   // without them falls back to the plain model.
-  const fast = (options.decoding ?? 'fast') === 'fast' && !!ctxPath && !!stepPath && existsSync(ctxPath) && existsSync(stepPath);
   if (options.openModel) return new Loaded(runDir, meta, tokenizer, await options.openModel(path, meta, threads), ++generations);
+  const fast = (options.decoding ?? 'fast') === 'fast' && !!ctxPath && !!stepPath && existsSync(ctxPath) && existsSync(stepPath);
   let fastUnavailable: string | undefined;
   if (fast) {
     try {
@@ -191,7 +191,7 @@ export class InfillEngine {
     const { runDir, generation, meta } = this.current;
     return {
       runDir, generation, objective: meta.objective, preset: meta.preset, params: meta.params, vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen,
-      decoding: this.fast(this.current) ? 'fast' : 'naive',
+      decoding: this.cachedModel(this.current) ? 'fast' : 'naive',
       ...(this.current.fastUnavailable ? { fastUnavailable: this.current.fastUnavailable } : {}),
     };
   }
@@ -267,8 +267,9 @@ export class InfillEngine {
     await this.current.retire();
   }
 
-  private fast(loaded: Loaded): boolean {
-    return this.options.decoding !== 'naive' && isCachedModel(loaded.model);
+  /** The model's cached graphs when they serve this engine (not asked for naive decoding). */
+  private cachedModel(loaded: Loaded): CachedLogitsModel | undefined {
+    return this.options.decoding !== 'naive' && isCachedModel(loaded.model) ? loaded.model : undefined;
   }
 
   private acquire(): Loaded {
@@ -290,18 +291,20 @@ export class InfillEngine {
       // AR: no canvas to grow; L is the most new tokens, and the prompt has 3 fim tokens.
       const ctx = gatherContext(tokenizer, req.prefix, req.suffix, meta.maxSeqLen - 3 - L, share);
       const arOptions = { specialIds: meta.specialIds, signal };
-      const r = this.fast(loaded) && isCachedModel(model)
-        ? await cachedArInfill(model, ctx.prefixIds, ctx.suffixIds, L, arOptions)
+      const cached = this.cachedModel(loaded);
+      const r = cached
+        ? await cachedArInfill(cached, ctx.prefixIds, ctx.suffixIds, L, arOptions)
         : await arInfill(model, ctx.prefixIds, ctx.suffixIds, L, arOptions);
       return { ids: r.ids, text: tokenizer.decode(r.ids), steps: r.steps, canvas: L, filled: r.filled, mode: req.mode };
     }
     const threshold = o.threshold ?? meta.threshold ?? DEFAULT_THRESHOLD;
+    const cached = this.cachedModel(loaded);
     let steps = 0;
     for (;;) {
       const ctx = gatherContext(tokenizer, req.prefix, req.suffix, meta.maxSeqLen - L, share);
       const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery };
-      const r = this.fast(loaded) && isCachedModel(model)
-        ? await cachedDiffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, dOptions)
+      const r = cached
+        ? await cachedDiffusionInfill(cached, ctx.prefixIds, ctx.suffixIds, L, dOptions)
         : await diffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, dOptions);
       steps += r.steps;
       const text = tokenizer.decode(r.ids);

@@ -62,6 +62,7 @@ export function parseModelMeta(json: unknown, file = 'model.json'): ModelMeta {
   const sid = (k: string, dflt: number) => (typeof s[k] === 'number' ? (s[k] as number) : dflt);
   const sampler = (j.sampler ?? {}) as Record<string, unknown>;
   const graphs = (j.graphs ?? {}) as Record<string, unknown>;
+  const cached = typeof graphs.context === 'string' && typeof graphs.step === 'string'; // both, or the plain model alone
   const lengths = Array.isArray(sampler.canvas_lengths)
     ? (sampler.canvas_lengths as unknown[]).filter((n): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0)
     : [];
@@ -80,8 +81,8 @@ export function parseModelMeta(json: unknown, file = 'model.json'): ModelMeta {
     threshold: typeof sampler.threshold === 'number' ? sampler.threshold : undefined,
     canvasLengths: lengths.length ? lengths : undefined,
     graph: typeof graphs.full === 'string' ? graphs.full : 'model.onnx',
-    contextGraph: typeof graphs.context === 'string' && typeof graphs.step === 'string' ? graphs.context : undefined,
-    stepGraph: typeof graphs.context === 'string' && typeof graphs.step === 'string' ? graphs.step : undefined,
+    contextGraph: cached ? graphs.context as string : undefined,
+    stepGraph: cached ? graphs.step as string : undefined,
     raw: j,
   };
 }

@@ -4,12 +4,12 @@
 // OUT/compare.svg the chart; --json prints compare.json instead of the table.
 import { resolve } from 'node:path';
 import { formatCompareTable, runCompare as compareRuns } from '../../compare/compare';
-import { describeDevice, findPython } from '../../training/pythonFinder';
-import { choiceOption, intOption, numberOption, parse } from '../args';
+import { describeDevice } from '../../training/pythonFinder';
+import { choiceOption, DEVICES, intOption, numberOption, parse, PRESETS } from '../args';
 import { UsageError } from '../errors';
 import { ProgressBar } from '../progressBar';
 import { abortOnSignals } from '../signals';
-import { findTrainerRoot } from '../trainerRoot';
+import { findCliPython } from '../trainerRoot';
 
 export async function runCompare(argv: string[]): Promise<void> {
   const { values, positionals } = parse(
@@ -42,14 +42,13 @@ export async function runCompare(argv: string[]): Promise<void> {
   const indexSeed = intOption(values['index-seed'], 'index-seed');
   // Every argument is checked before looking for Python (a usage error should be instant).
   const budget = { tokens: intOption(values.tokens, 'tokens', 1), minutes: numberOption(values.minutes, 'minutes') };
-  const preset = choiceOption(values.preset, 'preset', ['auto', 'nano', 'tiny', 'small', 'base', 'large'] as const);
-  const device = choiceOption(values.device, 'device', ['auto', 'cuda', 'mps', 'cpu'] as const);
+  const preset = choiceOption(values.preset, 'preset', PRESETS);
+  const device = choiceOption(values.device, 'device', DEVICES);
   const seed = intOption(values.seed, 'seed');
   const evalEvery = intOption(values['eval-every'], 'eval-every', 1);
   const evalTasks = intOption(values['eval-tasks'], 'eval-tasks');
   const finalTasks = intOption(values['final-tasks'], 'final-tasks');
-  const trainerRoot = findTrainerRoot();
-  const found = await findPython({ explicit: values.python ?? process.env.REPO_DIFFUSION_PYTHON, trainerRoot });
+  const { found, trainerRoot } = await findCliPython(values.python);
   process.stderr.write(`python: ${found.python} (torch ${found.doctor.torch}); device: ${describeDevice(found.doctor)}\n`);
 
   const bar = new ProgressBar();

@@ -4,16 +4,16 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildTrainArgs, launchTrainer, type TrainerOutcome } from '../../training/launcher';
 import type { TrainerEvent } from '../../training/protocol';
-import { describeDevice, findPython } from '../../training/pythonFinder';
+import { describeDevice } from '../../training/pythonFinder';
 import { runLayout } from '../../common/runLayout';
-import { choiceOption, intOption, numberOption, parse, requireRun } from '../args';
+import { choiceOption, DEVICES, intOption, numberOption, parse, PRESETS, requireRun } from '../args';
 import { UsageError } from '../errors';
 import { ProgressBar } from '../progressBar';
-import { findTrainerRoot } from '../trainerRoot';
+import { findCliPython } from '../trainerRoot';
 
 export async function runDoctor(argv: string[]): Promise<void> {
   const { values } = parse(argv, { python: { type: 'string' } }, 0);
-  const found = await findPython({ explicit: values.python ?? process.env.REPO_DIFFUSION_PYTHON, trainerRoot: findTrainerRoot() });
+  const { found } = await findCliPython(values.python);
   process.stdout.write(JSON.stringify({ python: found.python, device: describeDevice(found.doctor), doctor: found.doctor }) + '\n');
 }
 
@@ -43,18 +43,17 @@ export async function runTrain(argv: string[]): Promise<void> {
   }
   const args = buildTrainArgs({
     objective: choiceOption(values.objective, 'objective', ['diffusion', 'autoregressive'] as const),
-    preset: choiceOption(values.preset, 'preset', ['auto', 'nano', 'tiny', 'small', 'base', 'large'] as const),
+    preset: choiceOption(values.preset, 'preset', PRESETS),
     minutes: numberOption(values.minutes, 'minutes'),
     epochs: numberOption(values.epochs, 'epochs'),
     tokens: intOption(values.tokens, 'tokens', 1),
-    device: choiceOption(values.device, 'device', ['auto', 'cuda', 'mps', 'cpu'] as const),
+    device: choiceOption(values.device, 'device', DEVICES),
     seed: intOption(values.seed, 'seed'),
     resume: values.resume,
     extra: values['eval-every'] ? ['--eval-every', String(intOption(values['eval-every'], 'eval-every', 1))] : undefined,
   });
 
-  const trainerRoot = findTrainerRoot();
-  const found = await findPython({ explicit: values.python ?? process.env.REPO_DIFFUSION_PYTHON, trainerRoot });
+  const { found, trainerRoot } = await findCliPython(values.python);
   process.stderr.write(`python: ${found.python} (torch ${found.doctor.torch}); device: ${describeDevice(found.doctor)}\n`);
 
   const bar = new ProgressBar();
