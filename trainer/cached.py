@@ -16,17 +16,12 @@ Besides model.onnx the export writes two graphs of the same weights, for the eng
 """
 from __future__ import annotations
 
-import inspect
-import io
-
 import numpy as np
 import torch
 import torch.nn as nn
 
+from .export import trace_onnx
 from .model import Transformer
-from .objectives import SPECIAL_IDS
-
-OPSET = 17
 
 
 class _Context(nn.Module):
@@ -47,24 +42,13 @@ class _Step(nn.Module):
         return self.m.step_forward(canvas_ids, canvas_positions, ctx_keys, ctx_values, rows)
 
 
-def _export(module: nn.Module, args: tuple, inputs: list, outputs: list, axes: dict) -> bytes:
-    kw = {}
-    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-        kw["dynamo"] = False
-    buf = io.BytesIO()
-    with torch.no_grad():
-        torch.onnx.export(module, args, buf, input_names=inputs, output_names=outputs, dynamic_axes=axes,
-                          opset_version=OPSET, do_constant_folding=True, **kw)
-    return buf.getvalue()
-
-
 def context_onnx_bytes(model: Transformer) -> bytes:
     cfg = model.cfg
     s = min(8, cfg.max_seq_len)
     x = torch.randint(6, cfg.vocab_size, (2, s), dtype=torch.long)
     pos = torch.tensor([[1, 2, 3], [2, 3, 4]], dtype=torch.long)
     kv = {1: "batch", 3: "seq"}
-    return _export(_Context(model), (x, pos), ["input_ids", "positions"], ["logits", "keys", "values"],
+    return trace_onnx(_Context(model), (x, pos), ["input_ids", "positions"], ["logits", "keys", "values"],
                    {"input_ids": {0: "batch", 1: "seq"}, "positions": {0: "batch", 1: "rows"},
                     "logits": {0: "batch", 1: "rows"}, "keys": kv, "values": kv})
 
@@ -80,7 +64,7 @@ def step_onnx_bytes(model: Transformer) -> bytes:
     rows = torch.tensor([[0, 2], [1, 2]], dtype=torch.long)
     ctx = {1: "batch", 3: "ctx"}
     out = {1: "batch", 3: "canvas"}
-    return _export(_Step(model), (ids, pos, k, v, rows), ["canvas_ids", "canvas_positions", "ctx_keys", "ctx_values", "rows"],
+    return trace_onnx(_Step(model), (ids, pos, k, v, rows), ["canvas_ids", "canvas_positions", "ctx_keys", "ctx_values", "rows"],
                    ["logits", "keys", "values"],
                    {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
                     "ctx_keys": ctx, "ctx_values": ctx, "rows": {0: "batch", 1: "rows"},
@@ -99,40 +83,20 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
     step 1 from the context pass (exact), later steps from the step pass over the canvas alone, the
     context K/V computed once with the canvas all masks (refreshed every `refresh_every` steps if > 0).
     -> (ids, filled, steps)."""
-    from .sampling import _pick, choose  # the contract's float32 softmax, tie-breaks and choice
-    sp = SPECIAL_IDS
+    from .sampling import unmask  # the contract's loop: softmax, tie-breaks, choice and stops
     L = canvas_len
     c0 = len(prefix)
-    x = torch.tensor([list(prefix) + [sp["mask"]] * L + list(suffix)], dtype=torch.long)
     pos = torch.arange(c0, c0 + L).unsqueeze(0)
-    decided = np.zeros(L, dtype=bool)
-    max_steps = L if max_steps is None else max_steps
-    tau = np.float32(threshold)
-    steps = 0
-    ck = cv = None
-    while steps < max_steps:
-        if ck is None or (refresh_every and steps % refresh_every == 0):
-            logits, k, v = model.context_forward(x, pos)
-            ck, cv = split_context(k, c0, L), split_context(v, c0, L)
-        else:
-            masked = np.flatnonzero(~decided)
-            logits, _, _ = model.step_forward(x[:, c0:c0 + L], pos, ck, cv, torch.from_numpy(masked).unsqueeze(0))
-            logits = torch.zeros(1, L, logits.shape[-1]).index_copy_(1, torch.from_numpy(masked), logits)
-        rows = logits[0].float().numpy()
-        masked = np.flatnonzero(~decided)
-        preds, confs = _pick(rows[masked])
-        chosen = choose(preds, confs, tau)
-        for i, p in zip(masked[chosen], preds[chosen]):
-            x[0, c0 + int(i)] = int(p)
-            decided[int(i)] = True
-        steps += 1
-        if decided.all():
-            break
-        canvas = x[0, c0:c0 + L].tolist()
-        stops = [i for i in range(L) if decided[i] and canvas[i] in (sp["pad"], sp["eos"])]
-        if stops and decided[:stops[0]].all():
-            break
-    canvas = x[0, c0:c0 + L].tolist()
-    stops = [i for i in range(L) if decided[i] and canvas[i] in (sp["pad"], sp["eos"])]
-    end = stops[0] if stops else L
-    return [canvas[i] for i in range(end) if decided[i]], not stops, steps
+    context = {}  # the cached prefix/suffix keys and values
+
+    def masked_logits(x, step, masked):
+        ids = torch.tensor([x], dtype=torch.long)
+        if not context or (refresh_every and step % refresh_every == 0):
+            logits, k, v = model.context_forward(ids, pos)
+            context["k"], context["v"] = split_context(k, c0, L), split_context(v, c0, L)
+            return logits[0].float().numpy()[masked]
+        logits, _, _ = model.step_forward(ids[:, c0:c0 + L], pos, context["k"], context["v"],
+                                          torch.from_numpy(masked).unsqueeze(0))
+        return logits[0].float().numpy()  # the rows of `masked`, in order
+
+    return unmask(prefix, suffix, L, np.float32(threshold), max_steps, masked_logits)

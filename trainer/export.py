@@ -36,21 +36,27 @@ def model_from_checkpoint(state: dict) -> Transformer:
     return model.float().eval()
 
 
+def trace_onnx(module: torch.nn.Module, args: tuple, inputs: list, outputs: list, axes: dict) -> bytes:
+    """Trace `module` to ONNX bytes (opset 17, constant folding; the TorchScript exporter, with
+    `dynamo=False` where that switch exists, since torch >= 2.9 defaults to the dynamo exporter).
+    model.onnx and the cached graphs (trainer/cached.py) all go through here."""
+    kw = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kw["dynamo"] = False
+    buf = io.BytesIO()
+    with torch.no_grad():
+        torch.onnx.export(module, args, buf, input_names=inputs, output_names=outputs, dynamic_axes=axes,
+                          opset_version=OPSET, do_constant_folding=True, **kw)
+    return buf.getvalue()
+
+
 def onnx_bytes(model: Transformer, example_len: int = 8) -> bytes:
-    """Trace the model to ONNX (TorchScript exporter; `dynamo=False` where that switch exists,
-    since torch >= 2.9 defaults to the dynamo exporter)."""
+    """model.onnx: input_ids -> logits at every position."""
     model.exporting = True
     try:
         x = torch.randint(6, model.cfg.vocab_size, (2, min(example_len, model.cfg.max_seq_len)), dtype=torch.long)
-        kw = {}
-        if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-            kw["dynamo"] = False
-        buf = io.BytesIO()
-        with torch.no_grad():
-            torch.onnx.export(model, (x,), buf, input_names=["input_ids"], output_names=["logits"],
-                              dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
-                              opset_version=OPSET, do_constant_folding=True, **kw)
-        return buf.getvalue()
+        return trace_onnx(model, (x,), ["input_ids"], ["logits"],
+                          {"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}})
     finally:
         model.exporting = False
 

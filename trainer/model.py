@@ -92,24 +92,29 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model, bias=False)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
 
+    def _qkv(self, x, cos, sin):
+        """(B, T, C) -> the rotated queries and keys and the values, each (B, H, T, D)."""
+        B, T, _ = x.shape
+        q, k, v = self.qkv(x).split(self.d_model, dim=2)  # 3 x (B, T, C); a constant split for ONNX
+        q, k, v = (t.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
+        half = self.head_dim // 2
+        return apply_rotary(q, cos, sin, half), apply_rotary(k, cos, sin, half), v
+
+    def _matmul_attention(self, q, k, v, mask):
+        """Plain matmul/softmax attention (what ONNX export traces); mask additive or None."""
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))  # (B, H, T, S)
+        if mask is not None:
+            att = att + mask  # causal: 0 on and below the diagonal, -inf above
+        return torch.softmax(att.float(), dim=-1).type_as(v) @ v  # (B, H, T, D)
+
     def forward(self, x, cos, sin, causal_mask, exporting: bool):  # (B, T, C) -> (B, T, C)
         B, T, C = x.shape
-        q, k, v = self.qkv(x).split(self.d_model, dim=2)  # 3 x (B, T, C); a constant split for ONNX
-        # (B, T, C) -> (B, H, T, D)
-        q = q.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        k = k.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        v = v.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        q, k = apply_rotary(q, cos, sin, self.head_dim // 2), apply_rotary(k, cos, sin, self.head_dim // 2)
+        q, k, v = self._qkv(x, cos, sin)
         if HAS_SDPA and not exporting:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)  # fused when possible
         else:
-            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))  # (B, H, T, T)
-            if self.causal:
-                att = att + causal_mask  # 0 on and below the diagonal, -inf above
-            att = torch.softmax(att.float(), dim=-1).type_as(v)
-            y = att @ v  # (B, H, T, D)
-        y = y.transpose(1, 2).reshape(B, T, C)
-        return self.proj(y)
+            y = self._matmul_attention(q, k, v, causal_mask if self.causal else None)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
 
     def forward_kv(self, x, cos, sin, mask, past_k=None, past_v=None):
         """Plain matmul attention that also returns this call's rotated keys and values (B, H, T, D).
@@ -118,19 +123,11 @@ class Attention(nn.Module):
         diffusion canvas attends to the cached context and to itself; an AR step is one token).
         cos, sin: (T, D/2) or (B, 1, T, D/2) for per-row positions."""
         B, T, C = x.shape
-        q, k, v = self.qkv(x).split(self.d_model, dim=2)
-        q = q.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        k = k.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        v = v.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        q, k = apply_rotary(q, cos, sin, self.head_dim // 2), apply_rotary(k, cos, sin, self.head_dim // 2)
+        q, k, v = self._qkv(x, cos, sin)
         ks = k if past_k is None else torch.cat([past_k, k], dim=2)
         vs = v if past_v is None else torch.cat([past_v, v], dim=2)
-        att = (q @ ks.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))
-        if mask is not None:
-            att = att + mask
-        att = torch.softmax(att.float(), dim=-1).type_as(v)
-        y = (att @ vs).transpose(1, 2).reshape(B, T, C)
-        return self.proj(y), k, v
+        y = self._matmul_attention(q, ks, vs, mask)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C)), k, v
 
 
 class SwiGLU(nn.Module):
@@ -218,12 +215,8 @@ class Transformer(nn.Module):
         x = self.embed(input_ids)
         cos, sin = self.rope_cos[:T], self.rope_sin[:T]
         mask = self.causal_mask[:T, :T] if self.cfg.causal else None
-        ks, vs = [], []
-        for block in self.blocks:
-            x, k, v = block.forward_kv(x, cos, sin, mask)
-            ks.append(k)
-            vs.append(v)
-        return self._head(x, positions), torch.stack(ks), torch.stack(vs)
+        x, keys, values = self._blocks_kv(x, cos, sin, mask)
+        return self._head(x, positions), keys, values
 
     def step_forward(self, canvas_ids, canvas_positions, ctx_keys, ctx_values, rows):
         """Only the canvas rows through the network: canvas ids (B, C) at absolute positions (B, C)
@@ -233,12 +226,19 @@ class Transformer(nn.Module):
         x = self.embed(canvas_ids)
         cos = self.rope_cos[canvas_positions].unsqueeze(1)  # (B, 1, C, D/2)
         sin = self.rope_sin[canvas_positions].unsqueeze(1)
+        x, keys, values = self._blocks_kv(x, cos, sin, None, ctx_keys, ctx_values)
+        return self._head(x, rows), keys, values
+
+    def _blocks_kv(self, x, cos, sin, mask, ctx_keys=None, ctx_values=None):
+        """Every block with forward_kv (against layer i's cached ctx_keys[i]/ctx_values[i] when
+        given) -> x, and each layer's own keys and values stacked (n_layers, B, H, T, D)."""
         ks, vs = [], []
         for i, block in enumerate(self.blocks):
-            x, k, v = block.forward_kv(x, cos, sin, None, ctx_keys[i], ctx_values[i])
+            past = (ctx_keys[i], ctx_values[i]) if ctx_keys is not None else (None, None)
+            x, k, v = block.forward_kv(x, cos, sin, mask, *past)
             ks.append(k)
             vs.append(v)
-        return self._head(x, rows), torch.stack(ks), torch.stack(vs)
+        return x, torch.stack(ks), torch.stack(vs)
 
 
 def build_model(preset: str, vocab_size: int, causal: bool, max_seq_len: int | None = None) -> Transformer:

@@ -46,6 +46,17 @@ def diffusion_infill(logits_fn, prefix, suffix, canvas_len: int, threshold: floa
     max_steps (default L) steps.
     Returns (ids left of the first decided PAD/EOS — undecided positions skipped —, filled, steps)
     where filled = no PAD/EOS was decided."""
+    c0, L = len(prefix), int(canvas_len)
+    return unmask(prefix, suffix, canvas_len, threshold, max_steps,
+                  lambda x, step, masked: np.asarray(logits_fn(x), dtype=np.float32)[c0:c0 + L][masked])
+
+
+def unmask(prefix, suffix, canvas_len: int, threshold, max_steps, masked_logits):
+    """The contract's unmasking loop, whatever computes the logits: `masked_logits(x, step, masked)`
+    gets the whole sequence (a list; undecided canvas positions MASK), the step number and the
+    still-masked canvas positions, and returns their logits rows (len(masked), V) in that order.
+    Shared by `diffusion_infill` (the full model) and cached.py `cached_diffusion_infill` (the
+    cached graphs), as extension/engine/sampler.ts `unmask` is on the TypeScript side."""
     prefix, suffix = list(prefix), list(suffix)
     L = int(canvas_len)
     assert L >= 1, f"canvas length {L} must be >= 1"
@@ -55,9 +66,8 @@ def diffusion_infill(logits_fn, prefix, suffix, canvas_len: int, threshold: floa
     decided = np.zeros(L, dtype=bool)
     steps = 0
     while steps < max_steps:
-        logits = np.asarray(logits_fn(x), dtype=np.float32)[c0:c0 + L]  # (L, V)
         masked = np.flatnonzero(~decided)
-        pred, conf = _pick(logits[masked])
+        pred, conf = _pick(np.asarray(masked_logits(x, steps, masked), dtype=np.float32))
         for j in choose(pred, conf, threshold):
             i = int(masked[j])
             x[c0 + i] = int(pred[j])

@@ -73,7 +73,7 @@ class Dist:
         exports and writes the last events) can leave that peer blocked in its own teardown."""
         if self.enabled:
             import torch.distributed as td
-            td.barrier()
+            self.barrier()
             td.destroy_process_group()
 
 
