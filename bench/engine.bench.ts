@@ -58,7 +58,7 @@ function quantile(xs: number[], q: number): number {
 
 /** Exports a random-init model of `preset` (seed 0) with the given vocabulary, all three graphs, once. */
 function exportModel(dir: string, preset: string, vocab: number, causal: boolean): { path: string; context: string; step: string; params: number } {
-  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g2`); // g2: the step graph has `rows`
+  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g3`); // g3: the step graph picks (pred/conf)
   const path = base + '.onnx';
   const context = base + '.context.onnx';
   const step = base + '.step.onnx';

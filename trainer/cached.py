@@ -8,9 +8,11 @@ Besides model.onnx the export writes two graphs of the same weights, for the eng
   (rotary applied). With positions = 0..s-1 it is model.onnx.
 - model.step.onnx: `canvas_ids` int64 [b, c], `canvas_positions` int64 [b, c] (absolute positions),
   `ctx_keys`, `ctx_values` float32 [n_layers, b, heads, t, head_dim], `rows` int64 [b, r] (canvas
-  indices whose logits are wanted: the still-masked ones) -> `logits` [b, r, vocab],
-  `keys`, `values` [n_layers, b, heads, c, head_dim] (the canvas's own, for an AR cache to append).
-  The canvas attends to the context K/V and to itself, unmasked.
+  indices whose logits are wanted: the still-masked ones), `forbid` float32 [vocab] (0, or -inf for
+  the ids the sampler never picks) -> `logits` [b, r, vocab], `keys`, `values` [n_layers, b, heads,
+  c, head_dim] (the canvas's own, for an AR cache to append), and the sampler's choice per row,
+  `pred` int32 [b, r] and `conf` float32 [b, r] (`pick_in_graph`). The canvas attends to the context
+  K/V and to itself, unmasked.
 
 `cached_diffusion_infill` is the reference of the engine's fast sampler, in PyTorch.
 """
@@ -38,8 +40,21 @@ class _Step(nn.Module):
         super().__init__()
         self.m = m
 
-    def forward(self, canvas_ids, canvas_positions, ctx_keys, ctx_values, rows):
-        return self.m.step_forward(canvas_ids, canvas_positions, ctx_keys, ctx_values, rows)
+    def forward(self, canvas_ids, canvas_positions, ctx_keys, ctx_values, rows, forbid):
+        logits, keys, values = self.m.step_forward(canvas_ids, canvas_positions, ctx_keys, ctx_values, rows)
+        return (logits, keys, values) + pick_in_graph(logits, forbid)
+
+
+def pick_in_graph(logits: torch.Tensor, forbid: torch.Tensor):
+    """sampling.py `_pick` inside the step graph: (B, R, V) logits + the (V,) forbid row ->
+    pred int32 (B, R) (the first maximum: the lowest id on ties), conf float32 (B, R) = the
+    largest softmax probability = 1 / sum(exp(z - max z)). Done here because the engine's
+    float32-exact softmax in JavaScript (8k Math.exp a row) cost more than a canvas step of tiny;
+    onnxruntime sums in another order, so conf may differ from `_pick`'s in the last bits."""
+    z = logits + forbid
+    pred = z.argmax(-1).to(torch.int32)
+    conf = 1.0 / torch.exp(z - z.amax(-1, keepdim=True)).sum(-1)
+    return pred, conf
 
 
 def context_onnx_bytes(model: Transformer) -> bytes:
@@ -62,13 +77,17 @@ def step_onnx_bytes(model: Transformer) -> bytes:
     k = torch.randn(cfg.n_layers, 2, H, t, D)
     v = torch.randn(cfg.n_layers, 2, H, t, D)
     rows = torch.tensor([[0, 2], [1, 2]], dtype=torch.long)
+    forbid = torch.zeros(cfg.vocab_size)
+    forbid[2:6] = float("-inf")
     ctx = {1: "batch", 3: "ctx"}
     out = {1: "batch", 3: "canvas"}
-    return trace_onnx(_Step(model), (ids, pos, k, v, rows), ["canvas_ids", "canvas_positions", "ctx_keys", "ctx_values", "rows"],
-                   ["logits", "keys", "values"],
-                   {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
-                    "ctx_keys": ctx, "ctx_values": ctx, "rows": {0: "batch", 1: "rows"},
-                    "logits": {0: "batch", 1: "rows"}, "keys": out, "values": out})
+    per_row = {0: "batch", 1: "rows"}
+    return trace_onnx(_Step(model), (ids, pos, k, v, rows, forbid),
+                      ["canvas_ids", "canvas_positions", "ctx_keys", "ctx_values", "rows", "forbid"],
+                      ["logits", "keys", "values", "pred", "conf"],
+                      {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
+                       "ctx_keys": ctx, "ctx_values": ctx, "rows": per_row,
+                       "logits": per_row, "keys": out, "values": out, "pred": per_row, "conf": per_row})
 
 
 def split_context(keys: torch.Tensor, start: int, length: int) -> torch.Tensor:

@@ -87,6 +87,16 @@ def run(model, feeds: dict) -> list:
             out = x[0].astype(TENSOR_TYPE_TO_NP_TYPE[a["to"]])
         elif op == "ReduceMean":
             out = x[0].mean(axis=tuple(a["axes"]), keepdims=bool(a.get("keepdims", 1))).astype(x[0].dtype)
+        elif op in ("ReduceMax", "ReduceSum"):
+            # ReduceMax takes `axes` as an attribute up to opset 17, ReduceSum as an input from 13
+            axes = a.get("axes") if op == "ReduceMax" else (x[1] if len(x) > 1 and x[1] is not None else None)
+            axes = tuple(int(v) for v in axes) if axes is not None else None
+            f = np.max if op == "ReduceMax" else np.sum
+            out = f(x[0], axis=axes, keepdims=bool(a.get("keepdims", 1))).astype(x[0].dtype)
+        elif op == "ArgMax":  # the first maximum (select_last_index 0, the exporter's)
+            out = np.argmax(x[0], axis=a.get("axis", 0))
+            if a.get("keepdims", 1):
+                out = np.expand_dims(out, a.get("axis", 0))
         elif op == "Softmax":
             out = _softmax(x[0], a.get("axis", -1)).astype(x[0].dtype)
         elif op == "Split":

@@ -8,8 +8,8 @@
 //   - AR: a KV cache: the prompt pass, then one token a step appended to the cache (exact).
 // The unmasking loop itself is sampler.ts's `unmask`, so tie-breaks and stops are the contract's.
 import {
-  arPrompt, DEFAULT_SPECIAL_IDS, greedyDecode, unmask,
-  type ARResult, type AROptions, type DiffusionOptions, type DiffusionResult, type LogitsModel,
+  arPrompt, DEFAULT_SPECIAL_IDS, greedyDecode, scoreRows, unmask,
+  type ARResult, type AROptions, type DiffusionOptions, type DiffusionResult, type LogitsModel, type MaskedScores,
 } from './sampler';
 
 /** Per-layer keys or values, float32 row-major [n_layers, batch, heads, len, head_dim]. */
@@ -35,6 +35,13 @@ export interface CachedLogitsModel extends LogitsModel {
    * (indices into the canvas; default all) and the canvas's own K/V.
    */
   step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows?: BigInt64Array): Promise<CachedOutput>;
+  /**
+   * `step`, but the graph picks (trainer/cached.py `pick_in_graph`): each row's argmax and its
+   * softmax probability, `forbid` (0 or -inf per id) added to the logits first. Absent in
+   * exports made before the step graph had the `pred`/`conf` outputs.
+   */
+  stepScores?(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array,
+    forbid: Float32Array): Promise<MaskedScores>;
 }
 
 export function isCachedModel(m: LogitsModel): m is CachedLogitsModel {
@@ -86,21 +93,32 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
   const refresh = Math.max(0, Math.floor(options.refreshEvery ?? 0));
   let keys: KV | undefined;
   let values: KV | undefined;
-  const rowOf = new Int32Array(L);
-  return unmask(prefix, suffix, canvasLen, V, options, async (x, step, masked) => {
+  let forbid: Float32Array | undefined;
+  return unmask(prefix, suffix, canvasLen, V, options, async (x, step, masked, forbidden) => {
     if (!keys || !values || (refresh > 0 && step % refresh === 0)) {
+      // The context pass's logits are the full model's: scored here as the naive sampler scores
+      // them, so that step 1 (and a one-step canvas) is exactly the naive sampler's.
       const out = await model.context(x, T, positions);
       if (out.logits.length !== L * V) throw new Error(`the model gave ${out.logits.length} logits for ${L} canvas positions x ${V} ids`);
       keys = dropColumns(out.keys, c0, L);
       values = dropColumns(out.values, c0, L);
-      return { logits: out.logits, offset: 0 };
+      return scoreRows(out.logits, masked, (i) => i, V, forbidden);
     }
-    // Logits of the still-masked positions only (the vocabulary projection is most of a step).
+    // Only the still-masked positions (the vocabulary projection is most of a step), and the graph
+    // picks when it can: the float32 softmax of 8k ids a row in JavaScript cost more than the step.
     const rows = BigInt64Array.from(masked, BigInt);
-    masked.forEach((i, r) => { rowOf[i] = r; });
-    const out = await model.step(x.slice(c0, c0 + L), positions, keys, values, rows);
+    const canvas = x.slice(c0, c0 + L);
+    if (model.stepScores) {
+      forbid ??= Float32Array.from(forbidden, (f) => (f ? -Infinity : 0));
+      const scores = await model.stepScores(canvas, positions, keys, values, rows, forbid);
+      if (scores.pred.length !== masked.length) throw new Error(`the model scored ${scores.pred.length} of ${masked.length} canvas positions`);
+      return scores;
+    }
+    const out = await model.step(canvas, positions, keys, values, rows);
     if (out.logits.length !== masked.length * V) throw new Error(`the model gave ${out.logits.length} logits for ${masked.length} canvas positions x ${V} ids`);
-    return { logits: out.logits, offset: 0, rowOf };
+    const rowOf = new Int32Array(L);
+    masked.forEach((i, r) => { rowOf[i] = r; });
+    return scoreRows(out.logits, masked, (i) => rowOf[i], V, forbidden);
   });
 }
 

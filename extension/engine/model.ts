@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
-import type { InferenceSession as OrtSession } from 'onnxruntime-node';
+import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { CachedLogitsModel, CachedOutput, KV } from './cached';
-import type { LogitsModel, SamplerIds } from './sampler';
+import type { LogitsModel, MaskedScores, SamplerIds } from './sampler';
 
 /** The model.json versions this engine reads (docs/contracts.md). */
 export const SUPPORTED_FORMATS = [1];
@@ -175,6 +175,11 @@ async function openSession(path: string, inputs: string[], outputs: string[], op
       intraOpNumThreads: options.threads && options.threads > 0 ? options.threads : defaultThreads(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      // onnxruntime's pool threads busy-wait after each run by default. With two sessions (the
+      // cached graphs) on a laptop's few cores, the idle one's spinning took the cores from the
+      // busy one: a 16-step completion of tiny at 512 took 106 ms spinning, 75 ms not (docs/engine.md);
+      // and an editor should not burn cores between keystrokes.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
   } catch (err) {
     const why = String((err as Error)?.message ?? err).split('\n')[0].slice(0, 300);
@@ -201,8 +206,13 @@ function kvOf(t: { dims: readonly number[]; data: unknown }, what: string, path:
  */
 export class CachedOnnxModel implements CachedLogitsModel {
   readonly cachedGraphs = true as const;
+  /** The step graph picks itself (`pred`/`conf` outputs); older exports give logits alone. */
+  readonly stepScores?: CachedLogitsModel['stepScores'];
   private constructor(private readonly ctx: OrtSession, private readonly stp: OrtSession, readonly vocabSize: number,
-    readonly path: string, readonly stepPath: string) {}
+    readonly path: string, readonly stepPath: string) {
+    const picks = ['pred', 'conf'].every((n) => stp.outputNames.includes(n)) && stp.inputNames.includes('forbid');
+    if (picks) this.stepScores = this.scoredStep.bind(this);
+  }
 
   static async open(contextPath: string, stepPath: string, vocabSize: number, options: { threads?: number } = {}): Promise<CachedOnnxModel> {
     const ctx = await openSession(contextPath, ['input_ids', 'positions'], ['logits', 'keys', 'values'], options);
@@ -229,17 +239,43 @@ export class CachedOnnxModel implements CachedLogitsModel {
     return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.path), values: kvOf(out.values, 'values', this.path) };
   }
 
+  private stepFeeds(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array): Record<string, OrtTensor> {
+    const { Tensor } = ort();
+    const c = canvasIds.length;
+    return {
+      canvas_ids: new Tensor('int64', canvasIds, [1, c]), canvas_positions: new Tensor('int64', positions, [1, c]),
+      ctx_keys: new Tensor('float32', ctxKeys.data, ctxKeys.dims), ctx_values: new Tensor('float32', ctxValues.data, ctxValues.dims),
+      rows: new Tensor('int64', rows, [1, rows.length]),
+    };
+  }
+
   async step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows?: BigInt64Array): Promise<CachedOutput> {
     const { Tensor } = ort();
     const c = canvasIds.length;
     const r = rows ?? BigInt64Array.from({ length: c }, (_, i) => BigInt(i));
-    const out = await this.stp.run({
-      canvas_ids: new Tensor('int64', canvasIds, [1, c]), canvas_positions: new Tensor('int64', positions, [1, c]),
-      ctx_keys: new Tensor('float32', ctxKeys.data, ctxKeys.dims), ctx_values: new Tensor('float32', ctxValues.data, ctxValues.dims),
-      rows: new Tensor('int64', r, [1, r.length]),
-    });
+    const feeds = this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, r);
+    // A step graph with pred/conf wants `forbid` too; these logits are taken before it is added.
+    if (this.stepScores) feeds.forbid = new Tensor('float32', new Float32Array(this.vocabSize), [this.vocabSize]);
+    const out = await this.stp.run(feeds, ['logits', 'keys', 'values']);
     this.checkLogits(out.logits.dims, 1, r.length, this.stepPath);
     return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.stepPath), values: kvOf(out.values, 'values', this.stepPath) };
+  }
+
+  private async scoredStep(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array,
+    forbid: Float32Array): Promise<MaskedScores> {
+    const { Tensor } = ort();
+    const c = canvasIds.length;
+    if (forbid.length !== this.vocabSize) throw new Error(`forbid has ${forbid.length} ids, the model ${this.vocabSize}`);
+    // Only pred and conf come back: the logits stay inside onnxruntime.
+    const out = await this.stp.run({
+      ...this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, rows),
+      forbid: new Tensor('float32', forbid, [forbid.length]),
+    }, ['pred', 'conf']);
+    const { pred, conf } = out;
+    if (pred.dims.length !== 2 || pred.dims[1] !== rows.length || conf.dims[1] !== rows.length) {
+      throw new ModelLoadError(`${this.stepPath} gave pred/conf of shape [${pred.dims.join(', ')}] for ${rows.length} rows (c = ${c}). Export the model again.`);
+    }
+    return { pred: pred.data as Int32Array, conf: conf.data as Float32Array };
   }
 
   async forward(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array> {

@@ -140,24 +140,38 @@ export async function diffusionInfill(model: LogitsModel, prefix: readonly numbe
   const c0 = prefix.length;
   const T = c0 + Math.floor(canvasLen) + suffix.length;
   const V = model.vocabSize;
-  return unmask(prefix, suffix, canvasLen, V, options, async (x) => {
+  return unmask(prefix, suffix, canvasLen, V, options, async (x, _step, masked, forbidden) => {
     const logits = await model.forward(x, 1, T);
     if (logits.length !== T * V) throw new Error(`the model gave ${logits.length} logits for ${T} positions x ${V} ids`);
-    return { logits, offset: c0 };
+    return scoreRows(logits, masked, (i) => c0 + i, V, forbidden);
   });
 }
 
+/** One step's view of the still-masked canvas positions, in `masked` order: predicted id and confidence. */
+export interface MaskedScores {
+  pred: ArrayLike<number>;
+  conf: ArrayLike<number>;
+}
+
+/** `pickRow` for each still-masked position i, reading logits row `rowOf(i)` (row-major, V wide). */
+export function scoreRows(logits: Float32Array, masked: readonly number[], rowOf: (i: number) => number, V: number,
+  forbidden: Uint8Array): MaskedScores {
+  const pred = new Int32Array(masked.length);
+  const conf = new Float32Array(masked.length);
+  masked.forEach((i, r) => { [pred[r], conf[r]] = pickRow(logits, rowOf(i) * V, V, forbidden); });
+  return { pred, conf };
+}
+
 /**
- * The contract's unmasking loop, whatever computes the logits: `logitsFor(x, step)` gets the whole
- * sequence (prefix ++ canvas ++ suffix, undecided positions MASK) and returns float32 rows in which
- * canvas position i is row `offset + i` (the full model: offset = len(prefix); a graph that gives
- * the canvas rows alone: offset 0), or row `rowOf[i]` when given (logits for some canvas positions
- * only: every still-masked one must have a row). `masked` lists the still-masked canvas positions.
- * Shared by the plain sampler and the cached one (cached.ts).
+ * The contract's unmasking loop, whatever scores the canvas: `scoresFor(x, step, masked, forbidden)`
+ * gets the whole sequence (prefix ++ canvas ++ suffix, undecided positions MASK), the step number,
+ * the still-masked canvas positions and the forbidden ids, and returns each masked position's
+ * prediction and confidence in `masked` order (`scoreRows` over logits rows, or a graph that picks
+ * itself). Shared by the plain sampler and the cached one (cached.ts).
  */
 export async function unmask(prefix: readonly number[], suffix: readonly number[], canvasLen: number, V: number,
   options: DiffusionOptions,
-  logitsFor: (x: BigInt64Array, step: number, masked: number[]) => Promise<{ logits: Float32Array; offset: number; rowOf?: Int32Array }>): Promise<DiffusionResult> {
+  scoresFor: (x: BigInt64Array, step: number, masked: number[], forbidden: Uint8Array) => Promise<MaskedScores>): Promise<DiffusionResult> {
   const L = Math.floor(canvasLen);
   if (!(L >= 1)) throw new Error(`canvas length ${canvasLen} must be >= 1`);
   const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
@@ -182,7 +196,7 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
     throwIfAborted(options.signal);
     const masked: number[] = [];
     for (let i = 0; i < L; i++) if (!decided[i]) masked.push(i);
-    const { logits, offset, rowOf } = await logitsFor(x, steps, masked);
+    const scores = await scoresFor(x, steps, masked, forbidden);
     throwIfAborted(options.signal);
     // trainer/sampling.py `choose`: every position >= tau; else the most confident one that does
     // not predict an end (PAD/EOS), leftmost on ties; else (all predict an end) all of them. Ends
@@ -193,9 +207,9 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
     let best = -1;
     let bestPred = 0;
     let bestConf = -Infinity;
-    for (let i = 0; i < L; i++) {
-      if (decided[i]) continue;
-      const [pred, conf] = pickRow(logits, (rowOf ? rowOf[i] : offset + i) * V, V, forbidden);
+    masked.forEach((i, r) => {
+      const pred = scores.pred[r];
+      const conf = scores.conf[r];
       if (conf >= tau) chosen.push([i, pred]);
       if (isStop(pred)) ends.push([i, pred]);
       else if (conf > bestConf) { // strict: the leftmost maximum wins ties (np.argmax)
@@ -203,7 +217,7 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
         best = i;
         bestPred = pred;
       }
-    }
+    });
     if (chosen.length === 0) {
       if (best >= 0) chosen.push([best, bestPred]);
       else chosen.push(...ends);

@@ -5,7 +5,7 @@ import torch
 
 from trainer.cached import cached_diffusion_infill, context_onnx_bytes, split_context, step_onnx_bytes
 from trainer.model import ModelConfig, PRESETS, Transformer
-from trainer.sampling import diffusion_infill, model_logits_fn
+from trainer.sampling import FORBIDDEN, _pick, diffusion_infill, model_logits_fn
 
 
 def _model(causal=False, seed=0):
@@ -75,7 +75,8 @@ def test_exported_cached_graphs_match_pytorch():
     onnx.checker.check_model(ctx)
     onnx.checker.check_model(step)
     assert [i.name for i in ctx.graph.input] == ["input_ids", "positions"]
-    assert [i.name for i in step.graph.input] == ["canvas_ids", "canvas_positions", "ctx_keys", "ctx_values", "rows"]
+    assert [i.name for i in step.graph.input] == ["canvas_ids", "canvas_positions", "ctx_keys", "ctx_values", "rows", "forbid"]
+    assert [o.name for o in step.graph.output] == ["logits", "keys", "values", "pred", "conf"]
     x = np.random.default_rng(0).integers(6, 300, size=(1, 23)).astype(np.int64)
     c0, L = 9, 6
     pos = np.arange(c0, c0 + L, dtype=np.int64)[None]
@@ -86,9 +87,16 @@ def test_exported_cached_graphs_match_pytorch():
     ck, cv = np.concatenate([k[:, :, :, :c0], k[:, :, :, c0 + L:]], 3), np.concatenate([v[:, :, :, :c0], v[:, :, :, c0 + L:]], 3)
     canvas = np.random.default_rng(1).integers(6, 300, size=(1, L)).astype(np.int64)
     rows = np.array([[0, 2, 5]], dtype=np.int64)
-    out, nk, nv = onnx_ref.run(step, {"canvas_ids": canvas, "canvas_positions": pos, "ctx_keys": ck, "ctx_values": cv, "rows": rows})
+    forbid = np.zeros(300, np.float32)
+    forbid[list(FORBIDDEN)] = -np.inf
+    out, nk, nv, pred, conf = onnx_ref.run(step, {"canvas_ids": canvas, "canvas_positions": pos, "ctx_keys": ck, "ctx_values": cv,
+                                                  "rows": rows, "forbid": forbid})
     with torch.no_grad():
         sref, _, _ = m.step_forward(torch.from_numpy(canvas), torch.from_numpy(pos), torch.from_numpy(ck), torch.from_numpy(cv),
                                     torch.from_numpy(rows))
     assert out.shape == (1, 3, 300) and nk.shape == (2, 1, 4, L, 32)
     assert np.abs(out - sref.numpy()).max() < 1e-4
+    # the sampler's choice in the graph is sampling.py's on the same logits (conf to float32 rounding)
+    ref_pred, ref_conf = _pick(out[0])
+    assert pred.dtype == np.int32 and list(pred[0]) == list(ref_pred)
+    assert np.abs(conf[0] - ref_conf).max() < 1e-6
