@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 (async () => {
   const preset = process.argv[2] ?? 'tiny';
-  const s = await ort.InferenceSession.create(`/tmp/rd-engine-bench/${preset}-8192-g3.step.onnx`, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: '/tmp/prof/step', extra: { session: { intra_op: { allow_spinning: '0' } } } } as any);
+  const s = await ort.InferenceSession.create(`/tmp/rd-engine-bench/${process.argv[3] ?? "g3"}.step.onnx`, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableProfiling: !!process.env.PROF, profileFilePrefix: '/tmp/prof/step', extra: { session: { intra_op: { allow_spinning: '0' } } } } as any);
   const nl = preset === 'tiny' ? 6 : 8; const H = preset === 'tiny' ? 4 : 8; const D = 64;
   const cfg = JSON.parse(require('child_process').execFileSync('/usr/bin/python3', ['-c', `from trainer.model import PRESETS; import json; print(json.dumps(PRESETS["${preset}"]))`], { encoding: 'utf8' }));
   const L = cfg.n_layers, Hh = cfg.n_heads, Dd = cfg.d_model / cfg.n_heads;
@@ -14,5 +14,5 @@ import * as ort from 'onnxruntime-node';
   const ts: number[] = [];
   for (let r = 0; r < 40; r++) { const t = performance.now(); await s.run(feeds, ['pred', 'conf']); ts.push(performance.now() - t); }
   ts.sort((a, b) => a - b); console.log(preset, cfg, 'median', ts[20].toFixed(2));
-  s.endProfiling();
+  if (process.env.PROF) s.endProfiling();
 })();

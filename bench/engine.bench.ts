@@ -57,30 +57,33 @@ function quantile(xs: number[], q: number): number {
 }
 
 /** Exports a random-init model of `preset` (seed 0) with the given vocabulary, all three graphs, once. */
-function exportModel(dir: string, preset: string, vocab: number, causal: boolean): { path: string; context: string; step: string; params: number } {
-  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g3`); // g3: the step graph picks (pred/conf)
+function exportModel(dir: string, preset: string, vocab: number, causal: boolean): { path: string; context: string; step: string; stepInt8: string; params: number } {
+  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g4`); // g4: the step graph picks (pred/conf), + the int8 step graph
   const path = base + '.onnx';
   const context = base + '.context.onnx';
   const step = base + '.step.onnx';
+  const stepInt8 = base + '.step.int8.onnx';
   const paramsPath = path + '.params';
-  if (![path, context, step, paramsPath].every((p) => existsSync(p))) {
+  if (![path, context, step, stepInt8, paramsPath].every((p) => existsSync(p))) {
     log(`exporting a random-init ${causal ? 'AR ' : ''}${preset} model (vocab ${vocab}) ...`);
     const r = spawnSync(PYTHON, ['-c', `
 import sys, torch
 from trainer.model import ModelConfig, PRESETS, Transformer
 from trainer.export import onnx_bytes
 from trainer.cached import context_onnx_bytes, step_onnx_bytes
+from trainer.quantize import step_int8_onnx_bytes
 torch.manual_seed(0)
 m = Transformer(ModelConfig(**dict(PRESETS[sys.argv[1]], vocab_size=int(sys.argv[2]), max_seq_len=1024, causal=sys.argv[4] == "1"))).float().eval()
 open(sys.argv[3] + ".onnx", "wb").write(onnx_bytes(m))
 open(sys.argv[3] + ".context.onnx", "wb").write(context_onnx_bytes(m))
 open(sys.argv[3] + ".step.onnx", "wb").write(step_onnx_bytes(m))
+open(sys.argv[3] + ".step.int8.onnx", "wb").write(step_int8_onnx_bytes(m))
 print(m.num_params())
 `, preset, String(vocab), base, causal ? '1' : '0'], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`export failed: ${r.stderr.slice(-1500)}`);
     writeFileSync(paramsPath, r.stdout.trim());
   }
-  return { path, context, step, params: Number(readFileSync(paramsPath, 'utf8')) };
+  return { path, context, step, stepInt8, params: Number(readFileSync(paramsPath, 'utf8')) };
 }
 
 interface Row {
@@ -96,6 +99,9 @@ interface Row {
   naive_steps: number;
   fast_p50_ms: number;
   fast_p95_ms: number;
+  /** the fast path with float32 step weights (the default is int8) */
+  fast_f32_p50_ms: number;
+  fast_f32_p95_ms: number;
   fast_steps: number;
   /** fast p50 / forward p50, fast p95 / forward p50, naive p50 / fast p50 */
   fast_ratio_p50: number;
@@ -114,7 +120,7 @@ interface Row {
 }
 
 function writeRun(run: string, tokJson: string, sha: string, vocab: number, context: number, preset: string,
-  m: { path: string; context: string; step: string; params: number }, objective: string): void {
+  m: { path: string; context: string; step: string; stepInt8: string; params: number }, objective: string): void {
   // model.json's max_seq_len = context + canvas (+ 3 fim ids for AR), so that the engine's context
   // cut keeps exactly `context` tokens (the graphs themselves cover 1024 positions).
   mkdirSync(join(run, 'corpus'), { recursive: true });
@@ -122,7 +128,7 @@ function writeRun(run: string, tokJson: string, sha: string, vocab: number, cont
   writeFileSync(join(run, 'model.json'), JSON.stringify({
     format: 1, objective, vocab_size: vocab, max_seq_len: context + CANVAS + (objective === 'autoregressive' ? 3 : 0), preset, params: m.params,
     special_ids: { pad: 0, eos: 1, mask: 2, fim_prefix: 3, fim_suffix: 4, fim_middle: 5 }, tokenizer_sha256: sha,
-    sampler: { threshold: 0.9, canvas_lengths: [16, 32, 64] }, graphs: { full: m.path, context: m.context, step: m.step },
+    sampler: { threshold: 0.9, canvas_lengths: [16, 32, 64] }, graphs: { full: m.path, context: m.context, step: m.step, step_int8: m.stepInt8 },
   }));
 }
 
@@ -134,7 +140,12 @@ async function accuracy(runDir: string) {
   const out: Array<Record<string, unknown>> = [];
   for (const tau of taus) {
     let reference: string[] = [];
-    const settings: Array<[string, object]> = [['naive', { decoding: 'naive' }], ...refresh.map((r): [string, object] => [`fast${r ? ` refresh ${r}` : ''}`, { refreshEvery: r }])];
+    // fast = the engine's default (int8 step weights when the export has them), beside float32 steps
+    const settings: Array<[string, object]> = [['naive', { decoding: 'naive' }]];
+    for (const r of refresh) {
+      const name = `fast${r ? ` refresh ${r}` : ''}`;
+      settings.push([name, { refreshEvery: r }], [`${name} float32 steps`, { refreshEvery: r, stepWeights: 'float32' }]);
+    }
     for (const [name, o] of settings) {
       const engine = await InfillEngine.load(runDir, { threads, threshold: tau, ...o });
       const r = await evaluateTasks(engine, tasks, { oracleLength: true, limit, samples: tasks.length });
@@ -187,7 +198,10 @@ async function main() {
       writeRun(arRun, tokJson, sha, tok.vocabSize, context, preset, arModel, 'autoregressive');
       const naive = await InfillEngine.load(run, { threads, maxCanvas: CANVAS, decoding: 'naive' });
       const fast = await InfillEngine.load(run, { threads, maxCanvas: CANVAS });
-      if (fast.info.decoding !== 'fast') throw new Error('the fast engine did not load the cached graphs');
+      const fast32 = await InfillEngine.load(run, { threads, maxCanvas: CANVAS, stepWeights: 'float32' });
+      if (fast.info.stepWeights !== 'int8' || fast32.info.stepWeights !== 'float32') {
+        throw new Error(`the fast engines did not load the cached graphs: ${JSON.stringify([fast.info, fast32.info])}`);
+      }
       const forwardModel = await OnnxModel.open(model.path, tok.vocabSize, { threads });
       const seq = context + CANVAS;
       const ids = BigInt64Array.from({ length: seq }, (_, i) => BigInt(6 + ((i * 7919) % (tok.vocabSize - 6))));
@@ -195,6 +209,7 @@ async function main() {
       const fwd: number[] = [];
       const nv: number[] = [];
       const fs: number[] = [];
+      const f32: number[] = [];
       let nSteps = 0, fSteps = 0, nTok = 0, fTok = 0;
       for (let k = -1; k < runs; k++) { // k = -1: warm-up
         const t0 = performance.now();
@@ -204,14 +219,18 @@ async function main() {
         const t2 = performance.now();
         const b = await fast.complete(request(k));
         const t3 = performance.now();
+        await fast32.complete(request(k));
+        const t4 = performance.now();
         if (k < 0) continue;
         fwd.push(t1 - t0);
         nv.push(t2 - t1);
         fs.push(t3 - t2);
+        f32.push(t4 - t3);
         nSteps += a.steps; fSteps += b.steps; nTok += a.tokens; fTok += b.tokens;
       }
       await naive.dispose();
       await fast.dispose();
+      await fast32.dispose();
       // AR: 16 new tokens (a random model never stops), full recompute vs the KV cache.
       const arNaive = await InfillEngine.load(arRun, { threads, maxCanvas: CANVAS, decoding: 'naive' });
       const arFast = await InfillEngine.load(arRun, { threads, maxCanvas: CANVAS });
@@ -240,6 +259,7 @@ async function main() {
         forward_p50_ms: f50, forward_p95_ms: quantile(fwd, 0.95),
         naive_p50_ms: quantile(nv, 0.5), naive_p95_ms: quantile(nv, 0.95), naive_steps: nSteps / runs,
         fast_p50_ms: quantile(fs, 0.5), fast_p95_ms: quantile(fs, 0.95), fast_steps: fSteps / runs,
+        fast_f32_p50_ms: quantile(f32, 0.5), fast_f32_p95_ms: quantile(f32, 0.95),
         fast_ratio_p50: quantile(fs, 0.5) / f50, fast_ratio_p95: quantile(fs, 0.95) / f50,
         naive_ratio_p50: quantile(nv, 0.5) / f50, speedup_p50: quantile(nv, 0.5) / quantile(fs, 0.5),
         diffusion_fast_tok_s: (fTok / runs) / (quantile(fs, 0.5) / 1000), diffusion_naive_tok_s: (nTok / runs) / (quantile(nv, 0.5) / 1000),
@@ -255,11 +275,12 @@ async function main() {
     return;
   }
   console.log(`engine latency, random-init models, vocab ${tok.vocabSize}, canvas ${CANVAS} (no growth), intraOpNumThreads ${threads}, ${cpus().length}x ${cpus()[0]?.model}`);
-  console.log('| preset | params | context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms) | steps naive / fast | fast / forward p50, p95 | naive / forward p50 | fast speed-up | diffusion tok/s naive / fast | AR p50 naive / KV (ms) | AR tok/s naive / KV |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| preset | params | context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms) | fast, float32 steps, p50 / p95 (ms) | steps naive / fast | fast / forward p50, p95 | naive / forward p50 | fast speed-up | diffusion tok/s naive / fast | AR p50 naive / KV (ms) | AR tok/s naive / KV |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(`| ${r.preset} | ${(r.params / 1e6).toFixed(1)}M | ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ` +
-      `${r.naive_p50_ms.toFixed(0)} / ${r.naive_p95_ms.toFixed(0)} | ${r.fast_p50_ms.toFixed(0)} / ${r.fast_p95_ms.toFixed(0)} | ${r.naive_steps.toFixed(1)} / ${r.fast_steps.toFixed(1)} | ` +
+      `${r.naive_p50_ms.toFixed(0)} / ${r.naive_p95_ms.toFixed(0)} | ${r.fast_p50_ms.toFixed(0)} / ${r.fast_p95_ms.toFixed(0)} | ` +
+      `${r.fast_f32_p50_ms.toFixed(0)} / ${r.fast_f32_p95_ms.toFixed(0)} | ${r.naive_steps.toFixed(1)} / ${r.fast_steps.toFixed(1)} | ` +
       `${r.fast_ratio_p50.toFixed(2)}x, ${r.fast_ratio_p95.toFixed(2)}x | ${r.naive_ratio_p50.toFixed(1)}x | ${r.speedup_p50.toFixed(1)}x | ` +
       `${r.diffusion_naive_tok_s.toFixed(1)} / ${r.diffusion_fast_tok_s.toFixed(1)} | ${r.ar_naive_p50_ms.toFixed(0)} / ${r.ar_fast_p50_ms.toFixed(0)} | ${r.ar_naive_tok_s.toFixed(1)} / ${r.ar_fast_tok_s.toFixed(1)} |`);
   }

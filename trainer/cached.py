@@ -40,8 +40,9 @@ class _Step(nn.Module):
         super().__init__()
         self.m = m
 
-    def forward(self, canvas_ids, canvas_positions, ctx_keys, ctx_values, rows, forbid):
-        logits, keys, values = self.m.step_forward(canvas_ids, canvas_positions, ctx_keys, ctx_values, rows)
+    def forward(self, canvas_ids, canvas_positions, rows, forbid, *ctx_kv):
+        n = len(ctx_kv) // 2  # ctx_keys_0..n-1, then ctx_values_0..n-1: one input per layer
+        logits, keys, values = self.m.step_forward(canvas_ids, canvas_positions, ctx_kv[:n], ctx_kv[n:], rows)
         return (logits, keys, values) + pick_in_graph(logits, forbid)
 
 
@@ -74,20 +75,26 @@ def step_onnx_bytes(model: Transformer) -> bytes:
     c, t = 3, 5
     ids = torch.randint(6, cfg.vocab_size, (2, c), dtype=torch.long)
     pos = torch.tensor([[2, 3, 4], [2, 3, 4]], dtype=torch.long)
-    k = torch.randn(cfg.n_layers, 2, H, t, D)
-    v = torch.randn(cfg.n_layers, 2, H, t, D)
+    kv = tuple(torch.randn(2, H, t, D) for _ in range(2 * cfg.n_layers))
     rows = torch.tensor([[0, 2], [1, 2]], dtype=torch.long)
     forbid = torch.zeros(cfg.vocab_size)
     forbid[2:6] = float("-inf")
-    ctx = {1: "batch", 3: "ctx"}
+    per_layer = step_kv_inputs(cfg.n_layers)
+    ctx = {0: "batch", 2: "ctx"}
     out = {1: "batch", 3: "canvas"}
     per_row = {0: "batch", 1: "rows"}
-    return trace_onnx(_Step(model), (ids, pos, k, v, rows, forbid),
-                      ["canvas_ids", "canvas_positions", "ctx_keys", "ctx_values", "rows", "forbid"],
+    return trace_onnx(_Step(model), (ids, pos, rows, forbid) + kv,
+                      ["canvas_ids", "canvas_positions", "rows", "forbid"] + per_layer,
                       ["logits", "keys", "values", "pred", "conf"],
                       {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
-                       "ctx_keys": ctx, "ctx_values": ctx, "rows": per_row,
+                       **{name: ctx for name in per_layer}, "rows": per_row,
                        "logits": per_row, "keys": out, "values": out, "pred": per_row, "conf": per_row})
+
+
+def step_kv_inputs(n_layers: int) -> list:
+    """The step graph's cached-context inputs, one per layer (onnxruntime copies a slice of a
+    stacked input; separate inputs are read in place): ctx_keys_0.., then ctx_values_0..."""
+    return [f"ctx_keys_{i}" for i in range(n_layers)] + [f"ctx_values_{i}" for i in range(n_layers)]
 
 
 def split_context(keys: torch.Tensor, start: int, length: int) -> torch.Tensor:

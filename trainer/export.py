@@ -77,7 +77,9 @@ def model_json(state: dict, model: Transformer) -> dict:
         "sampler": {"threshold": cfg.get("threshold", 0.9), "canvas_lengths": list(CANVAS_CHOICES)},
         # context/step: the cached graphs of trainer/cached.py (engine fast path); readers that
         # know only `full` ignore them (docs/contracts.md "Cached graphs").
-        "graphs": {"full": "model.onnx", "context": "model.context.onnx", "step": "model.step.onnx"},
+        # step_int8: the step graph with int8 weights (trainer/quantize.py), the engine's default
+        "graphs": {"full": "model.onnx", "context": "model.context.onnx", "step": "model.step.onnx",
+                   "step_int8": "model.step.int8.onnx"},
     }
 
 
@@ -92,9 +94,11 @@ def export_run(run_dir: str, checkpoint: str | None = None, log=lambda m: None) 
     data = onnx_bytes(model)
     path = os.path.join(run_dir, "model.onnx")
     from .cached import context_onnx_bytes, step_onnx_bytes
+    from .quantize import step_int8_onnx_bytes
     # the cached graphs first, model.json last: a reader never sees graphs that are not there yet
     atomic_write_bytes(os.path.join(run_dir, "model.context.onnx"), context_onnx_bytes(model))
     atomic_write_bytes(os.path.join(run_dir, "model.step.onnx"), step_onnx_bytes(model))
+    atomic_write_bytes(os.path.join(run_dir, "model.step.int8.onnx"), step_int8_onnx_bytes(model))
     atomic_write_bytes(path, data)
     atomic_write_json(os.path.join(run_dir, "model.json"), model_json(state, model))
     log(f"exported {checkpoint} -> {path} ({len(data) / 2**20:.1f} MiB)")

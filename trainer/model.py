@@ -124,9 +124,16 @@ class Attention(nn.Module):
         cos, sin: (T, D/2) or (B, 1, T, D/2) for per-row positions."""
         B, T, C = x.shape
         q, k, v = self._qkv(x, cos, sin)
-        ks = k if past_k is None else torch.cat([past_k, k], dim=2)
-        vs = v if past_v is None else torch.cat([past_v, v], dim=2)
-        y = self._matmul_attention(q, ks, vs, mask)
+        if past_k is None:
+            y = self._matmul_attention(q, k, v, mask)
+        else:
+            # softmax over [past ++ fresh] scores, then the two value sums: the same attention as
+            # cat([past_k, k]) but without copying the cached K/V (a step's largest cost on a CPU)
+            scale = 1.0 / math.sqrt(self.head_dim)
+            att = torch.cat([q @ past_k.transpose(-2, -1), q @ k.transpose(-2, -1)], dim=-1) * scale
+            p = torch.softmax(att.float(), dim=-1).type_as(v)
+            S = past_k.shape[2]
+            y = p[..., :S] @ past_v + p[..., S:] @ v
         return self.proj(y.transpose(1, 2).reshape(B, T, C)), k, v
 
 
@@ -166,6 +173,7 @@ class Transformer(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.exporting = False  # True while torch.onnx.export traces the model
+        self.int8_head = None  # trainer/quantize.py int8_copy sets an Int8Linear for the step graph
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layers)])
         self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
@@ -205,6 +213,8 @@ class Transformer(nn.Module):
 
     def _head(self, x, positions):  # (B, T, C), (B, P) -> logits at those rows (B, P, V)
         x = torch.gather(x, 1, positions.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        if self.int8_head is not None:  # trainer/quantize.py's copy for the int8 step graph
+            return self.int8_head(self.norm(x))
         return F.linear(self.norm(x), self.embed.weight)
 
     def context_forward(self, input_ids, positions):

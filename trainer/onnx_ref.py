@@ -59,6 +59,17 @@ def run(model, feeds: dict) -> list:
                 out = {"Sqrt": np.sqrt, "Reciprocal": lambda v: 1 / v, "Neg": np.negative,
                        "Sigmoid": lambda v: 1 / (1 + np.exp(-v)), "Tanh": np.tanh, "Not": np.logical_not,
                        "Exp": np.exp}[op](x[0])
+        elif op == "DynamicQuantizeLinear":  # uint8; the range includes 0; round half to even
+            f = np.float32
+            lo, hi = min(f(x[0].min()), f(0)), max(f(x[0].max()), f(0))
+            scale = f((hi - lo) / f(255))
+            zero = np.uint8(np.clip(np.round(-lo / scale), 0, 255))
+            q = np.clip(np.round(x[0] / scale) + zero, 0, 255).astype(np.uint8)
+            out = [q, np.array(scale, np.float32), np.array(zero, np.uint8)]
+        elif op == "MatMulInteger":
+            az = x[2].astype(np.int32) if len(x) > 2 and x[2] is not None else 0
+            bz = x[3].astype(np.int32) if len(x) > 3 and x[3] is not None else 0
+            out = np.matmul(x[0].astype(np.int32) - az, x[1].astype(np.int32) - bz).astype(np.int32)
         elif op == "MatMul":
             out = np.matmul(x[0], x[1])
         elif op == "Gather":

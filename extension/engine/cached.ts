@@ -37,10 +37,9 @@ export interface CachedLogitsModel extends LogitsModel {
   step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows?: BigInt64Array): Promise<CachedOutput>;
   /**
    * `step`, but the graph picks (trainer/cached.py `pick_in_graph`): each row's argmax and its
-   * softmax probability, `forbid` (0 or -inf per id) added to the logits first. Absent in
-   * exports made before the step graph had the `pred`/`conf` outputs.
+   * softmax probability, `forbid` (0 or -inf per id) added to the logits first.
    */
-  stepScores?(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array,
+  stepScores(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array,
     forbid: Float32Array): Promise<MaskedScores>;
 }
 
@@ -105,20 +104,13 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
       return scoreRows(out.logits, masked, (i) => i, V, forbidden);
     }
     // Only the still-masked positions (the vocabulary projection is most of a step), and the graph
-    // picks when it can: the float32 softmax of 8k ids a row in JavaScript cost more than the step.
-    const rows = BigInt64Array.from(masked, BigInt);
-    const canvas = x.slice(c0, c0 + L);
-    if (model.stepScores) {
-      forbid ??= Float32Array.from(forbidden, (f) => (f ? -Infinity : 0));
-      const scores = await model.stepScores(canvas, positions, keys, values, rows, forbid);
-      if (scores.pred.length !== masked.length) throw new Error(`the model scored ${scores.pred.length} of ${masked.length} canvas positions`);
-      return scores;
+    // picks: the float32 softmax of 8k ids a row in JavaScript cost more than the step itself.
+    forbid ??= Float32Array.from(forbidden, (f) => (f ? -Infinity : 0));
+    const scores = await model.stepScores(x.slice(c0, c0 + L), positions, keys, values, BigInt64Array.from(masked, BigInt), forbid);
+    if (scores.pred.length !== masked.length || scores.conf.length !== masked.length) {
+      throw new Error(`the model scored ${scores.pred.length} of ${masked.length} canvas positions`);
     }
-    const out = await model.step(canvas, positions, keys, values, rows);
-    if (out.logits.length !== masked.length * V) throw new Error(`the model gave ${out.logits.length} logits for ${masked.length} canvas positions x ${V} ids`);
-    const rowOf = new Int32Array(L);
-    masked.forEach((i, r) => { rowOf[i] = r; });
-    return scoreRows(out.logits, masked, (i) => rowOf[i], V, forbidden);
+    return scores;
   });
 }
 

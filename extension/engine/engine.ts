@@ -45,6 +45,12 @@ export interface EngineOptions {
   decoding?: 'fast' | 'naive';
   /** Fast diffusion: re-run the context pass every N steps (0 = never, the default; 1 = exact). */
   refreshEvery?: number;
+  /**
+   * Fast path: the canvas steps' weights. 'int8' (default): model.json graphs.step_int8 when the
+   * export has it (a step streams a quarter of the bytes; docs/engine.md measures what it costs in
+   * accuracy), else the float32 step graph. 'float32': always graphs.step (exact K/V-cache parity).
+   */
+  stepWeights?: 'int8' | 'float32';
   /** Opens the model instead of onnxruntime (tests: a deterministic fake; one with the cached methods is used as such). */
   openModel?(path: string, meta: ModelMeta, options: { threads?: number }): Promise<ReleasableModel>;
 }
@@ -104,6 +110,8 @@ export interface ModelInfo {
   decoding: 'fast' | 'naive';
   /** Why the export's cached graphs could not be used (the plain model serves instead). */
   fastUnavailable?: string;
+  /** The fast path's step weights (absent when the plain model serves). */
+  stepWeights?: 'int8' | 'float32';
 }
 
 /** One loaded model with its tokenizer; reference-counted so that a swap never cuts a request short. */
@@ -113,7 +121,8 @@ class Loaded {
   private closed?: Promise<void>;
 
   constructor(readonly runDir: string, readonly meta: ModelMeta, readonly tokenizer: Tokenizer,
-    readonly model: ReleasableModel, readonly generation: number, readonly fastUnavailable?: string) {}
+    readonly model: ReleasableModel, readonly generation: number, readonly fastUnavailable?: string,
+    readonly stepWeights?: 'int8' | 'float32') {}
 
   acquire(): this {
     this.refs++;
@@ -153,19 +162,25 @@ async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> 
   const threads = { threads: options.threads };
   const ctxPath = meta.contextGraph && resolve(runDir, meta.contextGraph);
   const stepPath = meta.stepGraph && resolve(runDir, meta.stepGraph);
+  const int8Path = meta.stepInt8Graph && resolve(runDir, meta.stepInt8Graph);
   // The fast path needs both cached graphs on disk; an older export (graphs.full only) or a copy
   // without them falls back to the plain model.
   if (options.openModel) return new Loaded(runDir, meta, tokenizer, await options.openModel(path, meta, threads), ++generations);
   const fast = (options.decoding ?? 'fast') === 'fast' && !!ctxPath && !!stepPath && existsSync(ctxPath) && existsSync(stepPath);
   let fastUnavailable: string | undefined;
   if (fast) {
-    try {
-      return new Loaded(runDir, meta, tokenizer, await CachedOnnxModel.open(ctxPath!, stepPath!, meta.vocabSize, threads), ++generations);
-    } catch (err) {
-      // Cached graphs from another export version, or damaged: the plain model still serves
-      // (slower); its own errors are the ones worth reporting.
-      if (!(err instanceof ModelLoadError)) throw err;
-      fastUnavailable = err.message;
+    const steps: Array<['int8' | 'float32', string]> = [['float32', stepPath!]];
+    if ((options.stepWeights ?? 'int8') === 'int8' && int8Path && existsSync(int8Path)) steps.unshift(['int8', int8Path]);
+    for (const [weights, step] of steps) {
+      try {
+        const model = await CachedOnnxModel.open(ctxPath!, step, meta.vocabSize, threads);
+        return new Loaded(runDir, meta, tokenizer, model, ++generations, undefined, weights);
+      } catch (err) {
+        // Cached graphs from another export version, or damaged: the float32 step, then the plain
+        // model still serve (slower); the plain model's own errors are the ones worth reporting.
+        if (!(err instanceof ModelLoadError)) throw err;
+        fastUnavailable = err.message;
+      }
     }
   }
   return new Loaded(runDir, meta, tokenizer, await OnnxModel.open(path, meta.vocabSize, threads), ++generations, fastUnavailable);
@@ -193,6 +208,7 @@ export class InfillEngine {
       runDir, generation, objective: meta.objective, preset: meta.preset, params: meta.params, vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen,
       decoding: this.cachedModel(this.current) ? 'fast' : 'naive',
       ...(this.current.fastUnavailable ? { fastUnavailable: this.current.fastUnavailable } : {}),
+      ...(this.current.stepWeights ? { stepWeights: this.current.stepWeights } : {}),
     };
   }
 

@@ -37,6 +37,8 @@ export interface ModelMeta {
   /** The cached graphs (graphs.context, graphs.step), when the export wrote them (docs/contracts.md "Cached graphs"). */
   contextGraph?: string;
   stepGraph?: string;
+  /** graphs.step_int8: the step graph with int8 weights (trainer/quantize.py), when the export wrote it. */
+  stepInt8Graph?: string;
   raw: Record<string, unknown>;
 }
 
@@ -83,6 +85,7 @@ export function parseModelMeta(json: unknown, file = 'model.json'): ModelMeta {
     graph: typeof graphs.full === 'string' ? graphs.full : 'model.onnx',
     contextGraph: cached ? graphs.context as string : undefined,
     stepGraph: cached ? graphs.step as string : undefined,
+    stepInt8Graph: cached && typeof graphs.step_int8 === 'string' ? graphs.step_int8 : undefined,
     raw: j,
   };
 }
@@ -206,19 +209,17 @@ function kvOf(t: { dims: readonly number[]; data: unknown }, what: string, path:
  */
 export class CachedOnnxModel implements CachedLogitsModel {
   readonly cachedGraphs = true as const;
-  /** The step graph picks itself (`pred`/`conf` outputs); older exports give logits alone. */
-  readonly stepScores?: CachedLogitsModel['stepScores'];
   private constructor(private readonly ctx: OrtSession, private readonly stp: OrtSession, readonly vocabSize: number,
-    readonly path: string, readonly stepPath: string) {
-    const picks = ['pred', 'conf'].every((n) => stp.outputNames.includes(n)) && stp.inputNames.includes('forbid');
-    if (picks) this.stepScores = this.scoredStep.bind(this);
-  }
+    readonly path: string, readonly stepPath: string) {}
 
   static async open(contextPath: string, stepPath: string, vocabSize: number, options: { threads?: number } = {}): Promise<CachedOnnxModel> {
     const ctx = await openSession(contextPath, ['input_ids', 'positions'], ['logits', 'keys', 'values'], options);
     let stp: OrtSession;
     try {
-      stp = await openSession(stepPath, ['canvas_ids', 'canvas_positions', 'ctx_keys', 'ctx_values', 'rows'], ['logits', 'keys', 'values'], options);
+      // An export older than the per-layer K/V inputs and the in-graph pick fails here, and the
+      // engine serves the plain model with a message to export again.
+      stp = await openSession(stepPath, ['canvas_ids', 'canvas_positions', 'rows', 'forbid', 'ctx_keys_0', 'ctx_values_0'],
+        ['logits', 'keys', 'values', 'pred', 'conf'], options);
     } catch (err) {
       await ctx.release().catch(() => undefined);
       throw err;
@@ -239,41 +240,40 @@ export class CachedOnnxModel implements CachedLogitsModel {
     return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.path), values: kvOf(out.values, 'values', this.path) };
   }
 
-  private stepFeeds(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array): Record<string, OrtTensor> {
+  /** The step graph's inputs; each layer's cached K/V is a view into the stacked arrays (no copy). */
+  private stepFeeds(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array,
+    forbid: Float32Array): Record<string, OrtTensor> {
     const { Tensor } = ort();
     const c = canvasIds.length;
-    return {
+    if (forbid.length !== this.vocabSize) throw new Error(`forbid has ${forbid.length} ids, the model ${this.vocabSize}`);
+    const feeds: Record<string, OrtTensor> = {
       canvas_ids: new Tensor('int64', canvasIds, [1, c]), canvas_positions: new Tensor('int64', positions, [1, c]),
-      ctx_keys: new Tensor('float32', ctxKeys.data, ctxKeys.dims), ctx_values: new Tensor('float32', ctxValues.data, ctxValues.dims),
-      rows: new Tensor('int64', rows, [1, rows.length]),
+      rows: new Tensor('int64', rows, [1, rows.length]), forbid: new Tensor('float32', forbid, [forbid.length]),
     };
+    const [layers, b, h, t, d] = ctxKeys.dims;
+    const per = b * h * t * d;
+    for (let i = 0; i < layers; i++) {
+      feeds[`ctx_keys_${i}`] = new Tensor('float32', ctxKeys.data.subarray(i * per, (i + 1) * per), [b, h, t, d]);
+      feeds[`ctx_values_${i}`] = new Tensor('float32', ctxValues.data.subarray(i * per, (i + 1) * per), [b, h, t, d]);
+    }
+    return feeds;
   }
 
   async step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows?: BigInt64Array): Promise<CachedOutput> {
-    const { Tensor } = ort();
-    const c = canvasIds.length;
-    const r = rows ?? BigInt64Array.from({ length: c }, (_, i) => BigInt(i));
-    const feeds = this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, r);
-    // A step graph with pred/conf wants `forbid` too; these logits are taken before it is added.
-    if (this.stepScores) feeds.forbid = new Tensor('float32', new Float32Array(this.vocabSize), [this.vocabSize]);
-    const out = await this.stp.run(feeds, ['logits', 'keys', 'values']);
+    const r = rows ?? BigInt64Array.from({ length: canvasIds.length }, (_, i) => BigInt(i));
+    // `forbid` only feeds pred/conf, which are not fetched: zeros
+    const out = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, r, new Float32Array(this.vocabSize)),
+      ['logits', 'keys', 'values']);
     this.checkLogits(out.logits.dims, 1, r.length, this.stepPath);
     return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.stepPath), values: kvOf(out.values, 'values', this.stepPath) };
   }
 
-  private async scoredStep(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array,
+  async stepScores(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array,
     forbid: Float32Array): Promise<MaskedScores> {
-    const { Tensor } = ort();
-    const c = canvasIds.length;
-    if (forbid.length !== this.vocabSize) throw new Error(`forbid has ${forbid.length} ids, the model ${this.vocabSize}`);
     // Only pred and conf come back: the logits stay inside onnxruntime.
-    const out = await this.stp.run({
-      ...this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, rows),
-      forbid: new Tensor('float32', forbid, [forbid.length]),
-    }, ['pred', 'conf']);
-    const { pred, conf } = out;
-    if (pred.dims.length !== 2 || pred.dims[1] !== rows.length || conf.dims[1] !== rows.length) {
-      throw new ModelLoadError(`${this.stepPath} gave pred/conf of shape [${pred.dims.join(', ')}] for ${rows.length} rows (c = ${c}). Export the model again.`);
+    const { pred, conf } = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, rows, forbid), ['pred', 'conf']);
+    if (pred.dims.length !== 2 || pred.dims[1] !== rows.length || conf.dims.length !== 2 || conf.dims[1] !== rows.length) {
+      throw new ModelLoadError(`${this.stepPath} gave pred/conf of shape [${pred.dims.join(', ')}] / [${conf.dims.join(', ')}] for ${rows.length} rows. Export the model again.`);
     }
     return { pred: pred.data as Int32Array, conf: conf.data as Float32Array };
   }

@@ -16,6 +16,11 @@ def _model(causal=False, seed=0):
     return m
 
 
+def _per_layer(keys, values) -> dict:
+    """The step graph's per-layer inputs from stacked (n_layers, B, H, T, D) keys and values."""
+    return {**{f"ctx_keys_{i}": keys[i] for i in range(len(keys))}, **{f"ctx_values_{i}": values[i] for i in range(len(values))}}
+
+
 def test_context_graph_with_all_positions_is_the_full_model():
     m = _model()
     x = torch.randint(6, 300, (2, 20))
@@ -75,7 +80,8 @@ def test_exported_cached_graphs_match_pytorch():
     onnx.checker.check_model(ctx)
     onnx.checker.check_model(step)
     assert [i.name for i in ctx.graph.input] == ["input_ids", "positions"]
-    assert [i.name for i in step.graph.input] == ["canvas_ids", "canvas_positions", "ctx_keys", "ctx_values", "rows", "forbid"]
+    assert [i.name for i in step.graph.input] == ["canvas_ids", "canvas_positions", "rows", "forbid",
+                                                  "ctx_keys_0", "ctx_keys_1", "ctx_values_0", "ctx_values_1"]
     assert [o.name for o in step.graph.output] == ["logits", "keys", "values", "pred", "conf"]
     x = np.random.default_rng(0).integers(6, 300, size=(1, 23)).astype(np.int64)
     c0, L = 9, 6
@@ -89,8 +95,8 @@ def test_exported_cached_graphs_match_pytorch():
     rows = np.array([[0, 2, 5]], dtype=np.int64)
     forbid = np.zeros(300, np.float32)
     forbid[list(FORBIDDEN)] = -np.inf
-    out, nk, nv, pred, conf = onnx_ref.run(step, {"canvas_ids": canvas, "canvas_positions": pos, "ctx_keys": ck, "ctx_values": cv,
-                                                  "rows": rows, "forbid": forbid})
+    out, nk, nv, pred, conf = onnx_ref.run(step, {"canvas_ids": canvas, "canvas_positions": pos, "rows": rows, "forbid": forbid,
+                                                  **_per_layer(ck, cv)})
     with torch.no_grad():
         sref, _, _ = m.step_forward(torch.from_numpy(canvas), torch.from_numpy(pos), torch.from_numpy(ck), torch.from_numpy(cv),
                                     torch.from_numpy(rows))
@@ -100,3 +106,36 @@ def test_exported_cached_graphs_match_pytorch():
     ref_pred, ref_conf = _pick(out[0])
     assert pred.dtype == np.int32 and list(pred[0]) == list(ref_pred)
     assert np.abs(conf[0] - ref_conf).max() < 1e-6
+
+
+def test_int8_step_graph_is_its_pytorch_reference_and_close_to_float32():
+    onnx = pytest.importorskip("onnx")
+    from trainer import onnx_ref
+    from trainer.quantize import int8_copy, step_int8_onnx_bytes
+    m = _model()
+    q = int8_copy(m)
+    g = onnx.load_from_string(step_int8_onnx_bytes(m))
+    onnx.checker.check_model(g)
+    ops = {n.op_type for n in g.graph.node}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops
+    # int8 weights: a quarter of the float32 step graph's bytes, plus the float32 embedding lookup
+    assert len(g.SerializeToString()) < 0.6 * len(step_onnx_bytes(m))
+    x = torch.from_numpy(np.random.default_rng(2).integers(6, 300, size=(1, 23)))
+    c0, L = 9, 6
+    pos = torch.arange(c0, c0 + L)[None]
+    rows = torch.tensor([[0, 2, 5]])
+    with torch.no_grad():
+        _, k, v = m.context_forward(x, pos)
+        ck, cv = split_context(k, c0, L), split_context(v, c0, L)
+        fp32, _, _ = m.step_forward(x[:, c0:c0 + L], pos, ck, cv, rows)
+        int8, ik, _ = q.step_forward(x[:, c0:c0 + L], pos, ck, cv, rows)
+    forbid = np.zeros(300, np.float32)
+    forbid[list(FORBIDDEN)] = -np.inf
+    out, nk, _, pred, _ = onnx_ref.run(g, {"canvas_ids": x[:, c0:c0 + L].numpy(), "canvas_positions": pos.numpy(),
+                                           "rows": rows.numpy(), "forbid": forbid, **_per_layer(ck.numpy(), cv.numpy())})
+    # the exported ops compute what Int8Linear computes (rounding at a .5 boundary may differ: loose)
+    assert np.abs(out - int8.numpy()).max() < 1e-2 * np.abs(int8.numpy()).max()
+    # and int8 stays near float32: per-channel weights, per-call activations
+    err = (int8 - fp32).abs().max() / fp32.abs().max()
+    assert 0 < err < 0.02, err
+    assert (int8[0].argmax(-1) == fp32[0].argmax(-1)).float().mean() >= 2 / 3
