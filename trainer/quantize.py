@@ -9,7 +9,7 @@ Only the step graph is quantized: the context pass (a completion's first step) s
 a one-step completion is still exactly the full model's.
 
 `Int8Linear.forward` computes in PyTorch what the exported ops compute (the same rounding), so that
-the PyTorch reference of the fast sampler can run the int8 step too.
+the tests can hold the exported graph to it.
 """
 from __future__ import annotations
 
