@@ -10,6 +10,8 @@ export interface CachedCompletion {
   text: string;
   tokens: number;
   steps: number;
+  /** The completion's mean confidence (kept for a type-through rest: it is the same suggestion). */
+  confidence: number;
 }
 
 interface Recent {

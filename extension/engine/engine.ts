@@ -17,7 +17,7 @@ import {
   CachedOnnxModel, checkTokenizerMatch, ModelLoadError, OnnxModel, readModelMeta, readTokenizerFile, sha256Hex, type ModelMeta,
 } from './model';
 import { postprocess, stopAtLineEnd } from './postprocess';
-import { abortError, arInfill, diffusionInfill, DEFAULT_THRESHOLD, type LogitsModel } from './sampler';
+import { abortError, arInfill, confidenceOf, diffusionInfill, DEFAULT_THRESHOLD, type LogitsModel } from './sampler';
 
 /** First canvas per request kind; the trainer's span-infill canvases are 16, 32, 64 (contracts.md). */
 export const LINE_CANVAS = 16;
@@ -78,6 +78,12 @@ export interface CompletionResult {
   mode: CompletionMode;
   /** Final canvas length (diffusion) or max new tokens (AR); 0 when cached. */
   canvas: number;
+  /**
+   * The mean of the sampler's per-token confidences (softmax probability of each id when it was
+   * decided; 0 for no ids): the editor hides suggestions below `suggestions.minConfidence`
+   * (bench/confidence.bench.ts measures how well it separates right answers from wrong ones).
+   */
+  confidence: number;
 }
 
 export interface InfillRequest {
@@ -90,6 +96,8 @@ export interface InfillRequest {
 
 export interface InfillResult {
   ids: number[];
+  /** Each id's softmax probability when the sampler decided it. */
+  confidences: number[];
   /** The ids decoded, before postprocessing. */
   text: string;
   steps: number;
@@ -229,7 +237,7 @@ export class InfillEngine {
       if (hit) return { ...hit, ms: performance.now() - t0, cached: true, mode, canvas: 0 };
       const raw = await this.sample(loaded, { prefix, suffix, mode }, signal);
       const text = postprocess(raw.text, { prefix, suffix, mode });
-      const value = { text, tokens: raw.ids.length, steps: raw.steps };
+      const value = { text, tokens: raw.ids.length, steps: raw.steps, confidence: confidenceOf(raw.confidences).mean };
       this.cache.set(loaded.generation, mode, prefix, suffix, value);
       return { ...value, ms: performance.now() - t0, cached: false, mode, canvas: raw.canvas };
     } finally {
@@ -311,7 +319,7 @@ export class InfillEngine {
       const r = cached
         ? await cachedArInfill(cached, ctx.prefixIds, ctx.suffixIds, L, arOptions)
         : await arInfill(model, ctx.prefixIds, ctx.suffixIds, L, arOptions);
-      return { ids: r.ids, text: tokenizer.decode(r.ids), steps: r.steps, canvas: L, filled: r.filled, mode: req.mode };
+      return { ids: r.ids, confidences: r.confidences, text: tokenizer.decode(r.ids), steps: r.steps, canvas: L, filled: r.filled, mode: req.mode };
     }
     const threshold = o.threshold ?? meta.threshold ?? DEFAULT_THRESHOLD;
     const cached = this.cachedModel(loaded);
@@ -333,7 +341,7 @@ export class InfillEngine {
         L *= 2;
         continue;
       }
-      return { ids: r.ids, text, steps, canvas: L, filled: r.filled, mode: req.mode };
+      return { ids: r.ids, confidences: r.confidences, text, steps, canvas: L, filled: r.filled, mode: req.mode };
     }
   }
 }

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { InfillEngine } from './engine';
 import { postprocess } from './postprocess';
 import { chooseMode, type CompletionMode } from './context';
+import { confidenceOf } from './sampler';
 
 export interface EvalTask {
   id?: string;
@@ -53,7 +54,8 @@ export interface EvalReport {
   by_kind: Record<string, KindScore>;
   steps_per_task: number | null;
   ms_per_task: number | null;
-  samples: Array<{ id?: string; kind: string; expected: string; got: string; raw: string }>;
+  /** The first `samples` tasks; `confidence`: the mean, `min_confidence` the least, of the sampler's confidences (0 for no ids). */
+  samples: Array<{ id?: string; kind: string; expected: string; got: string; raw: string; confidence: number; min_confidence: number }>;
 }
 
 /** Levenshtein distance over UTF-16 code units (two rows). */
@@ -128,7 +130,10 @@ export async function evaluateTasks(engine: InfillEngine, tasks: readonly EvalTa
     s.edit_sim += editSimilarity(want.trimEnd(), got.trimEnd());
     s.raw_exact += Number(r.text === want);
     s.raw_edit_sim += editSimilarity(want, r.text);
-    if (samples.length < (options.samples ?? 3)) samples.push({ id: task.id, kind: task.kind ?? 'span', expected: want, got, raw: r.text });
+    if (samples.length < (options.samples ?? 3)) {
+      const c = confidenceOf(r.confidences);
+      samples.push({ id: task.id, kind: task.kind ?? 'span', expected: want, got, raw: r.text, confidence: c.mean, min_confidence: c.min });
+    }
     options.onProgress?.(k + 1, list.length);
   }
   const n = list.length;

@@ -4,7 +4,7 @@
 // evaluation through the same engine: evaluate.ts.
 export { InfillEngine, LINE_CANVAS, BLOCK_CANVAS } from './engine';
 export type { EngineOptions, CompletionRequest, CompletionResult, InfillRequest, InfillResult, ModelInfo, ReleasableModel } from './engine';
-export { diffusionInfill, arInfill, pickRow, forbiddenMask, abortError, DEFAULT_THRESHOLD, DEFAULT_SPECIAL_IDS } from './sampler';
+export { diffusionInfill, arInfill, pickRow, forbiddenMask, confidenceOf, abortError, DEFAULT_THRESHOLD, DEFAULT_SPECIAL_IDS } from './sampler';
 export type { LogitsModel, SamplerIds, DiffusionResult, ARResult } from './sampler';
 export { gatherContext, chooseMode, splitLines, cursorLine, DEFAULT_PREFIX_SHARE } from './context';
 export type { CompletionMode, GatheredContext, Encoder } from './context';

@@ -30,6 +30,8 @@ export const DEFAULT_THRESHOLD = 0.9;
 export interface DiffusionResult {
   /** Decided canvas ids left of the first PAD/EOS (undecided positions skipped). */
   ids: number[];
+  /** Each of `ids`' confidence (its softmax probability) at the step that decided it. */
+  confidences: number[];
   /** No PAD/EOS was decided: the middle may be longer than the canvas. */
   filled: boolean;
   /** Forward passes made. */
@@ -38,9 +40,23 @@ export interface DiffusionResult {
 
 export interface ARResult {
   ids: number[];
+  /** Each of `ids`' softmax probability when it was chosen. */
+  confidences: number[];
   /** Stopped by max_new rather than by EOS/PAD. */
   filled: boolean;
   steps: number;
+}
+
+/** Mean and least of a completion's per-token confidences (0 and 0 for no tokens). */
+export function confidenceOf(confidences: readonly number[]): { mean: number; min: number } {
+  if (confidences.length === 0) return { mean: 0, min: 0 };
+  let sum = 0;
+  let min = Infinity;
+  for (const c of confidences) {
+    sum += c;
+    min = Math.min(min, c);
+  }
+  return { mean: sum / confidences.length, min };
 }
 
 export function abortError(): Error {
@@ -185,6 +201,7 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
   for (let i = 0; i < L; i++) x[c0 + i] = BigInt(sp.mask);
   suffix.forEach((id, i) => { x[c0 + L + i] = BigInt(id); });
   const canvas = new Array<number>(L).fill(sp.mask);
+  const confs = new Array<number>(L).fill(0);
   const decided = new Array<boolean>(L).fill(false);
   const isStop = (id: number) => id === sp.pad || id === sp.eos;
   const firstStop = () => {
@@ -202,16 +219,16 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
     // not predict an end (PAD/EOS), leftmost on ties; else (all predict an end) all of them. Ends
     // go last: a weak model's most confident position is nearly always a trailing PAD, and deciding
     // those first spreads pads leftwards until the answer is empty.
-    const chosen: Array<[number, number]> = [];
-    const ends: Array<[number, number]> = [];
+    const chosen: Array<[number, number, number]> = []; // [position, id, confidence]
+    const ends: Array<[number, number, number]> = [];
     let best = -1;
     let bestPred = 0;
     let bestConf = -Infinity;
     masked.forEach((i, r) => {
       const pred = scores.pred[r];
       const conf = scores.conf[r];
-      if (conf >= tau) chosen.push([i, pred]);
-      if (isStop(pred)) ends.push([i, pred]);
+      if (conf >= tau) chosen.push([i, pred, conf]);
+      if (isStop(pred)) ends.push([i, pred, conf]);
       else if (conf > bestConf) { // strict: the leftmost maximum wins ties (np.argmax)
         bestConf = conf;
         best = i;
@@ -219,11 +236,12 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
       }
     });
     if (chosen.length === 0) {
-      if (best >= 0) chosen.push([best, bestPred]);
+      if (best >= 0) chosen.push([best, bestPred, bestConf]);
       else chosen.push(...ends);
     }
-    for (const [i, pred] of chosen) {
+    for (const [i, pred, conf] of chosen) {
       canvas[i] = pred;
+      confs[i] = conf;
       decided[i] = true;
       x[c0 + i] = BigInt(pred);
     }
@@ -235,8 +253,13 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
   const stop = firstStop();
   const end = stop < 0 ? L : stop;
   const ids: number[] = [];
-  for (let i = 0; i < end; i++) if (decided[i]) ids.push(canvas[i]);
-  return { ids, filled: stop < 0, steps };
+  const confidences: number[] = [];
+  for (let i = 0; i < end; i++) {
+    if (!decided[i]) continue;
+    ids.push(canvas[i]);
+    confidences.push(confs[i]);
+  }
+  return { ids, confidences, filled: stop < 0, steps };
 }
 
 export interface AROptions {
@@ -261,6 +284,7 @@ export async function greedyDecode(maxNew: number, V: number, options: AROptions
   const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
   const forbidden = forbiddenMask(V, sp);
   const ids: number[] = [];
+  const confidences: number[] = [];
   let steps = 0;
   let last = -1;
   for (let n = 0; n < maxNew; n++) {
@@ -268,12 +292,13 @@ export async function greedyDecode(maxNew: number, V: number, options: AROptions
     const { logits, offset } = await nextLogits(last);
     throwIfAborted(options.signal);
     steps++;
-    const [tok] = pickRow(logits, offset, V, forbidden);
-    if (tok === sp.eos || tok === sp.pad) return { ids, filled: false, steps };
+    const [tok, conf] = pickRow(logits, offset, V, forbidden);
+    if (tok === sp.eos || tok === sp.pad) return { ids, confidences, filled: false, steps };
     ids.push(tok);
+    confidences.push(conf);
     last = tok;
   }
-  return { ids, filled: true, steps };
+  return { ids, confidences, filled: true, steps };
 }
 
 /**

@@ -22,6 +22,8 @@ import type { EngineLike, Services } from './services';
 const SECTION = 'repoDiffusion';
 const ACTIVE_RUN_KEY = 'repoDiffusion.activeRun';
 const DISMISSED_RESUME_KEY = 'repoDiffusion.dismissedResume';
+/** package.json's default for suggestions.minConfidence (docs/engine.md "Confidence gate"). */
+const DEFAULT_MIN_CONFIDENCE = 0.6;
 
 export interface ActivateOptions {
   /** Candidates after the Python extension's (tests); default python3, python, /usr/bin/python3. */
@@ -97,6 +99,7 @@ export class RepoDiffusion implements vscode.Disposable {
       enabled: () => this.config().get<boolean>('suggestions.enabled', true),
       disabledLanguages: () => this.config().get<string[]>('suggestions.disabledLanguages', []),
       debounceMs: () => this.config().get<number>('suggestions.debounceMs', 150),
+      minConfidence: () => this.config().get<number>('suggestions.minConfidence', DEFAULT_MIN_CONFIDENCE),
       trusted: () => vscode.workspace.isTrusted,
       noModel: () => this.updateStatus(),
       reportError: (err) => this.showErrorOnce(err, 'Suggestion failed'),

@@ -2,11 +2,12 @@
 // the completion pipeline's stages live in extension/engine). Each request gets a child
 // CancellationTokenSource, cancelled when VS Code cancels the request or a newer request starts,
 // turned into an AbortSignal for the engine, and disposed in `finally`.
-// Quiet by design: no model, a disabled language, a cancelled request or an empty result give no
-// message; a real engine error is logged and shown once per distinct message.
+// Quiet by design: no model, a disabled language, a cancelled request, an empty result or one whose
+// confidence is below `suggestions.minConfidence` give no message; a real engine error is logged
+// and shown once per distinct message.
 import * as vscode from 'vscode';
 import { delay, isAbort, tokenToSignal } from './cancellation';
-import { completionText, type EngineLike } from './services';
+import { completionConfidence, completionText, type EngineLike } from './services';
 
 /** Characters of context sent each side of the cursor; the engine cuts further to its token budget. */
 export const CONTEXT_CHARS = 24_000;
@@ -16,6 +17,8 @@ export interface InlineProviderHost {
   enabled(): boolean;
   disabledLanguages(): string[];
   debounceMs(): number;
+  /** Suggestions whose mean per-token confidence is below this are not shown (0: all are). */
+  minConfidence(): number;
   trusted(): boolean;
   /** Called once per request that found no model (the status bar shows the hint). */
   noModel(): void;
@@ -54,6 +57,10 @@ export class RepoDiffusionInlineProvider implements vscode.InlineCompletionItemP
       if (cts.token.isCancellationRequested) return undefined;
       const text = completionText(result);
       if (!text) return undefined;
+      // A weak model's guesses ("file file file") are worse than no suggestion; measured in
+      // docs/engine.md "Confidence gate", which also gives the default.
+      const confidence = completionConfidence(result);
+      if (confidence !== undefined && confidence < this.host.minConfidence()) return undefined;
       return [new vscode.InlineCompletionItem(text, new vscode.Range(position, position))];
     } catch (err) {
       if (!isAbort(err, signal)) this.host.reportError(err);

@@ -11,8 +11,8 @@ export interface CompletionRequest {
   languageId: string;
 }
 
-/** What the engine returns: the text to insert (or nothing). */
-export type CompletionResult = string | { text?: string; insertText?: string } | undefined | null;
+/** What the engine returns: the text to insert (or nothing), with the sampler's mean confidence when it has one. */
+export type CompletionResult = string | { text?: string; insertText?: string; confidence?: number } | undefined | null;
 
 export interface EngineLike {
   complete(request: CompletionRequest, signal: AbortSignal): Promise<CompletionResult>;
@@ -24,6 +24,11 @@ export interface EngineLike {
 export interface Services {
   indexWorkspace(root: string, runDir: string, options: IndexOptions, hooks: { onProgress?(p: IndexProgress): void; signal?: AbortSignal }): Promise<IndexSummary>;
   loadEngine(runDir: string, options: { threads?: number }): Promise<EngineLike>;
+}
+
+/** The result's confidence in [0, 1], or undefined when the engine gives none. */
+export function completionConfidence(result: CompletionResult): number | undefined {
+  return result && typeof result === 'object' && typeof result.confidence === 'number' ? result.confidence : undefined;
 }
 
 export function completionText(result: CompletionResult): string {

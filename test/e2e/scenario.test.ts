@@ -144,6 +144,9 @@ test('full scenario: train -> webview -> status bar -> ghost text -> Tab -> canc
       'repoDiffusion.budgetMinutes': BUDGET_MINUTES,
       'repoDiffusion.device': 'cpu',
       'repoDiffusion.suggestions.debounceMs': 50,
+      // Every suggestion, however unsure: this checks the wiring against the CLI's completion, and
+      // a 2-minute nano model is rarely sure (the gate has its own tests in test/vscode).
+      'repoDiffusion.suggestions.minConfidence': 0,
       // Only the extension's inline suggestions: no suggest widget to take the Tab.
       'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
       'editor.suggestOnTriggerCharacters': false,

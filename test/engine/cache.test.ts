@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CompletionCache } from '../../extension/engine/index';
 
-const v = (text: string) => ({ text, tokens: 3, steps: 1 });
+const v = (text: string) => ({ text, tokens: 3, steps: 1, confidence: 0.9 });
 
 test('an exact context is a hit; another model generation is not', () => {
   const c = new CompletionCache();
@@ -19,6 +19,7 @@ test('typing through a suggestion returns the rest of it', () => {
   c.set(1, 'line', 'x = ', '\n', v('foo(1)'));
   assert.equal(c.get(1, 'line', 'x = f', '\n')?.text, 'oo(1)');
   assert.equal(c.get(1, 'line', 'x = foo(', '\n')?.text, '1)');
+  assert.equal(c.get(1, 'line', 'x = foo(', '\n')?.confidence, 0.9); // the same suggestion, the same gate
   assert.equal(c.get(1, 'line', 'x = g', '\n'), undefined); // typed something else
   assert.equal(c.get(1, 'line', 'x = f', ')\n'), undefined); // the suffix changed
   assert.equal(c.get(1, 'line', 'x = foo(1)', '\n'), undefined); // typed all of it

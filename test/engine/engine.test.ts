@@ -78,9 +78,12 @@ test('a second identical request is served from the cache; typing through it too
   const { engine, models } = await engineWith(middleRule(prefix, '', 'foo(1)'));
   const a = await engine.complete({ prefix, suffix: '' });
   assert.equal(a.text, 'foo(1)');
+  assert.ok(a.confidence > 0.9 && a.confidence <= 1, `a sure model's confidence: ${a.confidence}`);
+  const raw = await engine.infill({ prefix, suffix: '', mode: 'line' });
+  assert.equal(a.confidence, raw.confidences.reduce((x, y) => x + y, 0) / raw.confidences.length); // the mean
   const calls = models[0].calls;
   const b = await engine.complete({ prefix, suffix: '' });
-  assert.deepEqual([b.text, b.cached], ['foo(1)', true]);
+  assert.deepEqual([b.text, b.cached, b.confidence], ['foo(1)', true, a.confidence]);
   const c = await engine.complete({ prefix: prefix + 'foo', suffix: '' });
   assert.deepEqual([c.text, c.cached], ['(1)', true]);
   assert.equal(models[0].calls, calls);

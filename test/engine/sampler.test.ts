@@ -142,3 +142,20 @@ test('AR infill: greedy after <fim_middle>, stops at EOS, forbids mask and fim i
   assert.deepEqual(short.ids, [40, 41]);
   assert.equal(short.filled, true);
 });
+
+test('each decided id carries its confidence at the step that decided it: the sure ones in one step, the unsure one after', async () => {
+  // positions 0-2 predict their id with logit 12 (p ~ 0.99 of 300 ids), position 3 with logit 4
+  // (p ~ 0.15, decided alone in the next step), then pads
+  const sure = targetRule(P.length, S.length, [40, 41, 42]);
+  const rule = (ids: number[], t: number): Array<[number, number]> => (t === P.length + 3 ? [[43, 4]] : sure(ids, t));
+  const r = await diffusionInfill(new FakeModel(V, rule), P, S, 8);
+  assert.deepEqual(r.ids, [40, 41, 42, 43]);
+  assert.equal(r.confidences.length, r.ids.length);
+  for (const c of r.confidences.slice(0, 3)) assert.ok(c > 0.9, `sure: ${c}`);
+  const [, unsure] = pickRow(Float32Array.from({ length: V }, (_, v) => (v === 43 ? 4 : 0)), 0, V, forbiddenMask(V, DEFAULT_SPECIAL_IDS));
+  assert.equal(r.confidences[3], unsure);
+  assert.ok(unsure < 0.3);
+  const ar = await arInfill(new FakeModel(V, (ids, t) => (t === ids.length - 1 && ids.length < P.length + S.length + 5 ? [[70, 12]] : [[EOS, 12]])), P, S, 4);
+  assert.equal(ar.confidences.length, ar.ids.length);
+  assert.ok(ar.ids.length > 0 && ar.confidences.every((c) => c > 0.9));
+});

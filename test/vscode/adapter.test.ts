@@ -216,6 +216,31 @@ test('toggle turns suggestions off and on: the setting, the provider and the sta
   ext.dispose();
 });
 
+test('a suggestion below suggestions.minConfidence is not shown; at or above it, or with the gate at 0, it is', async () => {
+  const answers = [{ text: 'x x x', confidence: 0.35 }, { text: 'return x', confidence: 0.8 }, { text: 'x x x', confidence: 0.35 }];
+  const calls: Calls = { index: [], load: [], complete: [] };
+  const engine: EngineLike = { complete: async (request, signal) => { calls.complete.push({ request, signal }); return answers[calls.complete.length - 1]; } };
+  const { ext } = setup({ engine });
+  await ext.activateModel(FIXTURE_RUN);
+  fake.config.set('repoDiffusion.suggestions.minConfidence', 0.6);
+  assert.equal(await complete(fakeProvider()), undefined);
+  const shown = (await complete(fakeProvider())) as vscode.InlineCompletionItem[];
+  assert.equal(shown[0].insertText, 'return x');
+  fake.config.set('repoDiffusion.suggestions.minConfidence', 0);
+  const all = (await complete(fakeProvider())) as vscode.InlineCompletionItem[];
+  assert.equal(all[0].insertText, 'x x x');
+  assert.equal(calls.complete.length, 3);
+  assert.equal(fake.shown.length, 0, 'hidden suggestions are quiet');
+  ext.dispose();
+});
+
+test('the manifest default of suggestions.minConfidence is the one the adapter falls back to', () => {
+  const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+  const setting = manifest.contributes.configuration.properties['repoDiffusion.suggestions.minConfidence'];
+  assert.equal(setting.default, 0.6);
+  assert.match(readFileSync(join(REPO, 'extension', 'vscode', 'activate.ts'), 'utf8'), /DEFAULT_MIN_CONFIDENCE = 0\.6;/);
+});
+
 test('a language in disabledLanguages gets no suggestions', async () => {
   const { ext, calls } = setup();
   await ext.activateModel(FIXTURE_RUN);

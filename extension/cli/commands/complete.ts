@@ -41,7 +41,7 @@ export async function runComplete(argv: string[]): Promise<void> {
     const result = await engine.complete({ prefix, suffix });
     if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
     else process.stdout.write(result.text + (result.text.endsWith('\n') ? '' : '\n'));
-    process.stderr.write(`${result.mode} completion: ${result.tokens} tokens in ${result.steps} steps, ${result.ms.toFixed(0)} ms\n`);
+    process.stderr.write(`${result.mode} completion: ${result.tokens} tokens in ${result.steps} steps, ${result.ms.toFixed(0)} ms, mean confidence ${result.confidence.toFixed(2)}\n`);
   } finally {
     await engine.dispose();
   }
