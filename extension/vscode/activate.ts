@@ -42,6 +42,8 @@ export class RepoDiffusion implements vscode.Disposable {
   engine: EngineLike | undefined;
   activeRunId: string | undefined;
   private modelInfo: { label: string; infillExact?: number } | undefined;
+  /** Suggestions of the active model shown and hidden by the confidence gate (the status bar says so). */
+  private suggestions = { shown: 0, hidden: 0 };
   private loadError: string | undefined;
   private indexing = false;
   private starting = false;
@@ -102,6 +104,10 @@ export class RepoDiffusion implements vscode.Disposable {
       minConfidence: () => this.config().get<number>('suggestions.minConfidence', DEFAULT_MIN_CONFIDENCE),
       trusted: () => vscode.workspace.isTrusted,
       noModel: () => this.updateStatus(),
+      suggestionOutcome: (shown) => {
+        this.suggestions[shown ? 'shown' : 'hidden']++;
+        this.updateStatus();
+      },
       reportError: (err) => this.showErrorOnce(err, 'Suggestion failed'),
     });
     this.disposables.push(
@@ -415,6 +421,7 @@ export class RepoDiffusion implements vscode.Disposable {
     const id = runDir.split(/[\\/]/).pop()!;
     this.activeRunId = id;
     this.modelInfo = readModelInfo(runDir);
+    this.suggestions = { shown: 0, hidden: 0 };
     await this.context.workspaceState.update(ACTIVE_RUN_KEY, id);
     this.controller?.setActiveModel(id);
     this.output.appendLine(`Model active: ${id} (${this.modelInfo.label})`);
@@ -582,7 +589,7 @@ export class RepoDiffusion implements vscode.Disposable {
       enabled: this.config().get<boolean>('suggestions.enabled', true),
       indexing: this.indexing,
       training: this.controller?.state.training && cur ? { epoch: cur.epoch, plannedEpochs: cur.plannedEpochs, infillExact: cur.infillExact, phase: cur.phase } : undefined,
-      model: this.engine ? this.modelInfo : undefined,
+      model: this.engine && this.modelInfo ? { ...this.modelInfo, suggestions: { ...this.suggestions }, minConfidence: this.config().get<number>('suggestions.minConfidence', DEFAULT_MIN_CONFIDENCE) } : undefined,
       loadError: this.loadError,
     });
     this.status.text = view.text;

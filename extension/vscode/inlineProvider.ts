@@ -22,6 +22,8 @@ export interface InlineProviderHost {
   trusted(): boolean;
   /** Called once per request that found no model (the status bar shows the hint). */
   noModel(): void;
+  /** Called for each non-empty completion: shown, or hidden below minConfidence (the status bar counts them). */
+  suggestionOutcome(shown: boolean): void;
   reportError(err: unknown): void;
 }
 
@@ -60,7 +62,9 @@ export class RepoDiffusionInlineProvider implements vscode.InlineCompletionItemP
       // A weak model's guesses ("file file file") are worse than no suggestion; measured in
       // docs/engine.md "Confidence gate", which also gives the default.
       const confidence = completionConfidence(result);
-      if (confidence !== undefined && confidence < this.host.minConfidence()) return undefined;
+      const shown = confidence === undefined || confidence >= this.host.minConfidence();
+      this.host.suggestionOutcome(shown);
+      if (!shown) return undefined;
       return [new vscode.InlineCompletionItem(text, new vscode.Range(position, position))];
     } catch (err) {
       if (!isAbort(err, signal)) this.host.reportError(err);

@@ -6,7 +6,7 @@ export interface StatusInput {
   enabled: boolean;
   training?: { epoch?: number; plannedEpochs?: number; infillExact?: number; phase: string };
   indexing?: boolean;
-  model?: { label: string; infillExact?: number };
+  model?: { label: string; infillExact?: number; suggestions?: { shown: number; hidden: number }; minConfidence?: number };
   loadError?: string;
 }
 
@@ -34,10 +34,17 @@ export function statusView(s: StatusInput): StatusView {
   if (s.loadError) return { text: '$(warning) RD: model error', tooltip: `The model could not be loaded: ${s.loadError}. Click to pick another.`, command: 'repoDiffusion.selectModel' };
   if (!s.model) return { text: '$(circle-outline) RD: no model', tooltip: 'No model yet: click to train one on this repo (Repo Diffusion: Train on This Repo).', command: 'repoDiffusion.train' };
   const acc = pct(s.model.infillExact);
+  const { shown = 0, hidden = 0 } = s.model.suggestions ?? {};
+  // Say so when the confidence gate has hidden suggestions: otherwise a model that is never sure
+  // looks like a broken extension.
+  const gate = hidden > 0
+    ? `; ${hidden} of ${shown + hidden} suggestions hidden as unsure (mean confidence below ${s.model.minConfidence ?? '?'}, setting repoDiffusion.suggestions.minConfidence)`
+    : '';
+  const unsure = hidden > 0 && shown === 0 ? ' · unsure' : '';
   if (!s.enabled) return { text: '$(circle-slash) RD: off', tooltip: `Suggestions are off (model ${s.model.label}). Click to turn them on.`, command: 'repoDiffusion.toggleSuggestions' };
   return {
-    text: `$(sparkle) RD: ${s.model.label}${acc ? ` · ${acc}` : ''}`,
-    tooltip: `Active model ${s.model.label}${acc ? `; held-out infill exact match ${acc}` : ''}. Click to show training.`,
+    text: `$(sparkle) RD: ${s.model.label}${acc ? ` · ${acc}` : ''}${unsure}`,
+    tooltip: `Active model ${s.model.label}${acc ? `; held-out infill exact match ${acc}` : ''}${gate}. Click to show training.`,
     command: 'repoDiffusion.showTraining',
   };
 }

@@ -54,6 +54,18 @@ function assertSame(got: { ids: number[]; confidences: number[] } & object, want
   gc.forEach((c, i) => assert.ok(Math.abs(c - wc[i]) < 1e-5, `${what} confidence ${i}: ${c} vs ${wc[i]}`));
 }
 
+/** A prompt with a masked canvas of L through the context pass: the step graph's inputs for a first step. */
+async function freshStepInputs(model: CachedOnnxModel, prompt: [string, string], L: number) {
+  const { tok } = testTokenizer();
+  const prefix = tok.encode(prompt[0]);
+  const suffix = tok.encode(prompt[1]);
+  const c0 = prefix.length;
+  const x = BigInt64Array.from([...prefix, ...new Array(L).fill(2), ...suffix], BigInt);
+  const pos = BigInt64Array.from({ length: L }, (_, i) => BigInt(c0 + i));
+  const ctx = await model.context(x, x.length, pos);
+  return { canvas: x.slice(c0, c0 + L), pos, keys: dropColumns(ctx.keys, c0, L), values: dropColumns(ctx.values, c0, L) };
+}
+
 const PROMPTS: Array<[string, string]> = [
   ['def add(a, b):\n    return ', '\n\ndef mul(a, b):\n    return a * b\n'],
   ['for (let i = 0; i < n; i++) {\n  total += ', ';\n}\nreturn total;\n'],
@@ -178,17 +190,8 @@ test('the step graph picks as pickRow does: same ids, confidences to float32 rou
     const forbidden = forbiddenMask(V, DEFAULT_SPECIAL_IDS);
     const forbid = Float32Array.from(forbidden, (f) => (f ? -Infinity : 0));
     let compared = 0;
-    for (const [p, s] of PROMPTS) {
-      const prefix = tok.encode(p);
-      const suffix = tok.encode(s);
-      const L = 12;
-      const c0 = prefix.length;
-      const x = BigInt64Array.from([...prefix, ...new Array(L).fill(2), ...suffix], BigInt);
-      const pos = BigInt64Array.from({ length: L }, (_, i) => BigInt(c0 + i));
-      const ctx = await fast.context(x, x.length, pos);
-      const keys = dropColumns(ctx.keys, c0, L);
-      const values = dropColumns(ctx.values, c0, L);
-      const canvas = x.slice(c0, c0 + L);
+    for (const prompt of PROMPTS) {
+      const { canvas, pos, keys, values } = await freshStepInputs(fast, prompt, 12);
       canvas[3] = 40n; // a decided position or two, as in a later step
       canvas[7] = 41n;
       const rows = BigInt64Array.from([0, 1, 2, 4, 5, 6, 8, 9, 10, 11], BigInt);
@@ -218,17 +221,11 @@ test('int8 step weights: served by default, close to float32; stepWeights float3
     let same = 0;
     let rowsSeen = 0;
     let worst = 0;
-    for (const [p, s] of PROMPTS) {
-      const prefix = tok.encode(p);
-      const suffix = tok.encode(s);
-      const L = 12;
-      const c0 = prefix.length;
-      const x = BigInt64Array.from([...prefix, ...new Array(L).fill(2), ...suffix], BigInt);
-      const pos = BigInt64Array.from({ length: L }, (_, i) => BigInt(c0 + i));
-      const ctx = await f32.context(x, x.length, pos);
-      const args = [x.slice(c0, c0 + L), pos, dropColumns(ctx.keys, c0, L), dropColumns(ctx.values, c0, L)] as const;
-      const a = await f32.step(...args);
-      const b = await int8.step(...args);
+    const L = 12;
+    for (const prompt of PROMPTS) {
+      const { canvas, pos, keys, values } = await freshStepInputs(f32, prompt, L);
+      const a = await f32.step(canvas, pos, keys, values);
+      const b = await int8.step(canvas, pos, keys, values);
       let scale = 0;
       let diff = 0;
       for (let i = 0; i < a.logits.length; i++) {

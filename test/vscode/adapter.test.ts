@@ -224,13 +224,16 @@ test('a suggestion below suggestions.minConfidence is not shown; at or above it,
   await ext.activateModel(FIXTURE_RUN);
   fake.config.set('repoDiffusion.suggestions.minConfidence', 0.6);
   assert.equal(await complete(fakeProvider()), undefined);
+  assert.match(status().text, /· unsure$/, 'every suggestion so far hidden: the status bar says so');
   const shown = (await complete(fakeProvider())) as vscode.InlineCompletionItem[];
+  assert.doesNotMatch(status().text, /unsure/);
   assert.equal(shown[0].insertText, 'return x');
   fake.config.set('repoDiffusion.suggestions.minConfidence', 0);
   const all = (await complete(fakeProvider())) as vscode.InlineCompletionItem[];
   assert.equal(all[0].insertText, 'x x x');
   assert.equal(calls.complete.length, 3);
   assert.equal(fake.shown.length, 0, 'hidden suggestions are quiet');
+  assert.match((status() as unknown as { tooltip: string }).tooltip, /1 of 3 suggestions hidden as unsure/);
   ext.dispose();
 });
 

@@ -20,3 +20,13 @@ for (const [name, input, text, command] of cases) {
     assert.ok(v.tooltip.length > 10);
   });
 }
+
+test('status bar: suggestions hidden by the confidence gate are counted in the tooltip; "unsure" while none was shown', () => {
+  const model = (shown: number, hidden: number) => statusView({ trusted: true, enabled: true, model: { label: 'tiny 3M', suggestions: { shown, hidden }, minConfidence: 0.6 } });
+  assert.equal(model(0, 0).text, '$(sparkle) RD: tiny 3M');
+  assert.doesNotMatch(model(0, 0).tooltip, /hidden/);
+  assert.equal(model(0, 3).text, '$(sparkle) RD: tiny 3M · unsure');
+  assert.match(model(0, 3).tooltip, /3 of 3 suggestions hidden as unsure \(mean confidence below 0\.6, setting repoDiffusion\.suggestions\.minConfidence\)/);
+  assert.equal(model(2, 3).text, '$(sparkle) RD: tiny 3M');
+  assert.match(model(2, 3).tooltip, /3 of 5 suggestions hidden/);
+});
