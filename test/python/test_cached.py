@@ -133,8 +133,8 @@ def test_int8_step_graph_is_its_pytorch_reference_and_close_to_float32():
     forbid[list(FORBIDDEN)] = -np.inf
     out, nk, _, pred, _ = onnx_ref.run(g, {"canvas_ids": x[:, c0:c0 + L].numpy(), "canvas_positions": pos.numpy(),
                                            "rows": rows.numpy(), "forbid": forbid, **_per_layer(ck.numpy(), cv.numpy())})
-    # the exported ops compute what Int8Linear computes (rounding at a .5 boundary may differ: loose)
-    assert np.abs(out - int8.numpy()).max() < 1e-2 * np.abs(int8.numpy()).max()
+    # the exported ops compute what Int8Linear computes (measured: identical; a rounding tie could differ)
+    assert np.abs(out - int8.numpy()).max() < 1e-4 * np.abs(int8.numpy()).max()
     # and int8 stays near float32: per-channel weights, per-call activations
     err = (int8 - fp32).abs().max() / fp32.abs().max()
     assert 0 < err < 0.02, err
