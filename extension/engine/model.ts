@@ -240,7 +240,7 @@ export class CachedOnnxModel implements CachedLogitsModel {
     return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.path), values: kvOf(out.values, 'values', this.path) };
   }
 
-  /** The step graph's inputs; each layer's cached K/V is a view into the stacked arrays (no copy). */
+  /** The step graph's inputs; each layer's cached K/V is a view into the stacked arrays (no slicing copy here or in the graph). */
   private stepFeeds(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array,
     forbid: Float32Array): Record<string, OrtTensor> {
     const { Tensor } = ort();
