@@ -58,7 +58,7 @@ function quantile(xs: number[], q: number): number {
 
 /** Exports a random-init model of `preset` (seed 0) with the given vocabulary, all three graphs, once. */
 function exportModel(dir: string, preset: string, vocab: number, causal: boolean): { path: string; context: string; step: string; stepInt8: string; params: number } {
-  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g5`); // g5: per-layer K/V inputs, pred/conf, + the int8 step graph
+  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g6`); // g6: per-layer K/V inputs, pred/conf, + the int8 (7-bit range) step graph
   const path = base + '.onnx';
   const context = base + '.context.onnx';
   const step = base + '.step.onnx';

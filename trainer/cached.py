@@ -1,18 +1,19 @@
 """The cached-inference graphs (docs/contracts.md "Cached graphs", docs/engine.md "Fast decoding").
 
-Besides model.onnx the export writes two graphs of the same weights, for the engine's fast path
-(Fast-dLLM's dual cache, Wu et al. 2025; dKV-Cache, Ma et al. 2025):
+Besides model.onnx the export writes two graphs of the same weights (and the step graph again with
+int8 weights, trainer/quantize.py), for the engine's fast path (Fast-dLLM's dual cache, Wu et al.
+2025; dKV-Cache, Ma et al. 2025):
 
 - model.context.onnx: `input_ids` int64 [b, s], `positions` int64 [b, p] -> `logits` float32
   [b, p, vocab] (rows at `positions` only), `keys`, `values` float32 [n_layers, b, heads, s, head_dim]
   (rotary applied). With positions = 0..s-1 it is model.onnx.
 - model.step.onnx: `canvas_ids` int64 [b, c], `canvas_positions` int64 [b, c] (absolute positions),
-  `ctx_keys`, `ctx_values` float32 [n_layers, b, heads, t, head_dim], `rows` int64 [b, r] (canvas
-  indices whose logits are wanted: the still-masked ones), `forbid` float32 [vocab] (0, or -inf for
-  the ids the sampler never picks) -> `logits` [b, r, vocab], `keys`, `values` [n_layers, b, heads,
-  c, head_dim] (the canvas's own, for an AR cache to append), and the sampler's choice per row,
-  `pred` int32 [b, r] and `conf` float32 [b, r] (`pick_in_graph`). The canvas attends to the context
-  K/V and to itself, unmasked.
+  `rows` int64 [b, r] (canvas indices whose logits are wanted: the still-masked ones), `forbid`
+  float32 [vocab] (0, or -inf for the ids the sampler never picks), then one input per layer i,
+  `ctx_keys_i` and then `ctx_values_i` float32 [b, heads, t, head_dim] (`step_kv_inputs`) ->
+  `logits` [b, r, vocab], `keys`, `values` [n_layers, b, heads, c, head_dim] (the canvas's own, for
+  an AR cache to append), and the sampler's choice per row, `pred` int32 [b, r] and `conf` float32
+  [b, r] (`pick_in_graph`). The canvas attends to the context K/V and to itself, unmasked.
 
 `cached_diffusion_infill` is the reference of the engine's fast sampler, in PyTorch.
 """
@@ -50,8 +51,10 @@ def pick_in_graph(logits: torch.Tensor, forbid: torch.Tensor):
     """sampling.py `_pick` inside the step graph: (B, R, V) logits + the (V,) forbid row ->
     pred int32 (B, R) (the first maximum: the lowest id on ties), conf float32 (B, R) = the
     largest softmax probability = 1 / sum(exp(z - max z)). Done here because the engine's
-    float32-exact softmax in JavaScript (8k Math.exp a row) cost more than a canvas step of tiny;
-    onnxruntime sums in another order, so conf may differ from `_pick`'s in the last bits."""
+    float32-exact softmax in JavaScript (8k Math.exp a row) cost more than a canvas step of tiny.
+    Not bit for bit `_pick`: onnxruntime sums in another order, so conf may differ in the last
+    bits, and pred is the argmax of the logits where `_pick` takes that of the rounded
+    probabilities, so two ids within a float32 rounding of each other may resolve differently."""
     z = logits + forbid
     pred = z.argmax(-1).to(torch.int32)
     conf = 1.0 / torch.exp(z - z.amax(-1, keepdim=True)).sum(-1)

@@ -62,7 +62,7 @@ def run(model, feeds: dict) -> list:
         elif op == "DynamicQuantizeLinear":  # uint8; the range includes 0; round half to even
             f = np.float32
             lo, hi = min(f(x[0].min()), f(0)), max(f(x[0].max()), f(0))
-            scale = f((hi - lo) / f(255))
+            scale = f((hi - lo) / f(255)) if hi != lo else f(1)  # all zeros: scale 1, as onnxruntime
             zero = np.uint8(np.clip(np.round(-lo / scale), 0, 255))
             q = np.clip(np.round(x[0] / scale) + zero, 0, 255).astype(np.uint8)
             out = [q, np.array(scale, np.float32), np.array(zero, np.uint8)]

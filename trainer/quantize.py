@@ -32,6 +32,7 @@ class _DynamicInt8MatMul(torch.autograd.Function):
         lo = torch.clamp(x.min(), max=0.0)
         hi = torch.clamp(x.max(), min=0.0)
         x_scale = (hi - lo) / 255.0
+        x_scale = torch.where(x_scale == 0, torch.ones_like(x_scale), x_scale)  # all zeros: scale 1, as onnxruntime
         zero_point = torch.clamp(torch.round(-lo / x_scale), 0, 255)
         xq = torch.clamp(torch.round(x / x_scale) + zero_point, 0, 255)
         return torch.matmul(xq - zero_point, w_t.float()) * (x_scale * w_scale)
@@ -44,14 +45,20 @@ class _DynamicInt8MatMul(torch.autograd.Function):
         return g.op("Mul", g.op("Cast", acc, to_i=1), g.op("Mul", x_scale, w_scale))  # to 1 = FLOAT
 
 
+# Weights use 7 of int8's bits ("reduce_range" in onnxruntime's quantizer): on x86 CPUs without
+# VNNI the u8 x s8 kernels add pairs of products in 16 bits (VPMADDUBSW), which saturates for
+# 255 * 127 * 2 but not for 255 * 63 * 2 = 32130.
+WEIGHT_MAX = 63
+
+
 class Int8Linear(nn.Module):
-    """A bias-free Linear with weight (out, in) stored as int8 per output channel."""
+    """A bias-free Linear with weight (out, in) stored as int8 per output channel, in [-63, 63]."""
 
     def __init__(self, weight: torch.Tensor):
         super().__init__()
         w = weight.detach().float()
-        scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127.0
-        q = torch.clamp(torch.round(w / scale[:, None]), -127, 127).to(torch.int8)
+        scale = w.abs().amax(dim=1).clamp(min=1e-12) / WEIGHT_MAX
+        q = torch.clamp(torch.round(w / scale[:, None]), -WEIGHT_MAX, WEIGHT_MAX).to(torch.int8)
         self.register_buffer("w_t", q.t().contiguous())
         self.register_buffer("w_scale", scale)
 

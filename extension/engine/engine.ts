@@ -16,7 +16,7 @@ import { cachedArInfill, cachedDiffusionInfill, isCachedModel, type CachedLogits
 import {
   CachedOnnxModel, checkTokenizerMatch, ModelLoadError, OnnxModel, readModelMeta, readTokenizerFile, sha256Hex, type ModelMeta,
 } from './model';
-import { postprocess, stopAtLineEnd } from './postprocess';
+import { postprocess, shownConfidences, stopAtLineEnd } from './postprocess';
 import { abortError, arInfill, confidenceOf, diffusionInfill, DEFAULT_THRESHOLD, type LogitsModel } from './sampler';
 
 /** First canvas per request kind; the trainer's span-infill canvases are 16, 32, 64 (contracts.md). */
@@ -80,7 +80,8 @@ export interface CompletionResult {
   canvas: number;
   /**
    * The mean of the sampler's per-token confidences (softmax probability of each id when it was
-   * decided; 0 for no ids): the editor hides suggestions below `suggestions.minConfidence`
+   * decided) over the ids whose text is shown (`shownConfidences`; 0 for none): the editor hides
+   * suggestions below `suggestions.minConfidence`
    * (bench/confidence.bench.ts measures how well it separates right answers from wrong ones).
    */
   confidence: number;
@@ -120,6 +121,15 @@ export interface ModelInfo {
   fastUnavailable?: string;
   /** The fast path's step weights (absent when the plain model serves). */
   stepWeights?: 'int8' | 'float32';
+  /** Why the export's int8 step graph could not be used (the float32 one serves instead). */
+  int8Unavailable?: string;
+}
+
+/** Which graphs serve, and why not the faster ones (ModelInfo's fields of the same names). */
+interface ServingNotes {
+  fastUnavailable?: string;
+  stepWeights?: 'int8' | 'float32';
+  int8Unavailable?: string;
 }
 
 /** One loaded model with its tokenizer; reference-counted so that a swap never cuts a request short. */
@@ -129,8 +139,7 @@ class Loaded {
   private closed?: Promise<void>;
 
   constructor(readonly runDir: string, readonly meta: ModelMeta, readonly tokenizer: Tokenizer,
-    readonly model: ReleasableModel, readonly generation: number, readonly fastUnavailable?: string,
-    readonly stepWeights?: 'int8' | 'float32') {}
+    readonly model: ReleasableModel, readonly generation: number, readonly serving: ServingNotes = {}) {}
 
   acquire(): this {
     this.refs++;
@@ -176,22 +185,24 @@ async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> 
   if (options.openModel) return new Loaded(runDir, meta, tokenizer, await options.openModel(path, meta, threads), ++generations);
   const fast = (options.decoding ?? 'fast') === 'fast' && !!ctxPath && !!stepPath && existsSync(ctxPath) && existsSync(stepPath);
   let fastUnavailable: string | undefined;
+  let int8Unavailable: string | undefined;
   if (fast) {
     const steps: Array<['int8' | 'float32', string]> = [['float32', stepPath!]];
     if ((options.stepWeights ?? 'int8') === 'int8' && int8Path && existsSync(int8Path)) steps.unshift(['int8', int8Path]);
     for (const [weights, step] of steps) {
       try {
         const model = await CachedOnnxModel.open(ctxPath!, step, meta.vocabSize, threads);
-        return new Loaded(runDir, meta, tokenizer, model, ++generations, undefined, weights);
+        return new Loaded(runDir, meta, tokenizer, model, ++generations, { stepWeights: weights, int8Unavailable });
       } catch (err) {
         // Cached graphs from another export version, or damaged: the float32 step, then the plain
         // model still serve (slower); the plain model's own errors are the ones worth reporting.
         if (!(err instanceof ModelLoadError)) throw err;
-        fastUnavailable = err.message;
+        if (weights === 'int8') int8Unavailable = err.message;
+        else fastUnavailable = err.message;
       }
     }
   }
-  return new Loaded(runDir, meta, tokenizer, await OnnxModel.open(path, meta.vocabSize, threads), ++generations, fastUnavailable);
+  return new Loaded(runDir, meta, tokenizer, await OnnxModel.open(path, meta.vocabSize, threads), ++generations, { fastUnavailable, int8Unavailable });
 }
 
 export class InfillEngine {
@@ -215,8 +226,7 @@ export class InfillEngine {
     return {
       runDir, generation, objective: meta.objective, preset: meta.preset, params: meta.params, vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen,
       decoding: this.cachedModel(this.current) ? 'fast' : 'naive',
-      ...(this.current.fastUnavailable ? { fastUnavailable: this.current.fastUnavailable } : {}),
-      ...(this.current.stepWeights ? { stepWeights: this.current.stepWeights } : {}),
+      ...Object.fromEntries(Object.entries(this.current.serving).filter(([, v]) => v !== undefined)),
     };
   }
 
@@ -237,7 +247,8 @@ export class InfillEngine {
       if (hit) return { ...hit, ms: performance.now() - t0, cached: true, mode, canvas: 0 };
       const raw = await this.sample(loaded, { prefix, suffix, mode }, signal);
       const text = postprocess(raw.text, { prefix, suffix, mode });
-      const value = { text, tokens: raw.ids.length, steps: raw.steps, confidence: confidenceOf(raw.confidences).mean };
+      const shown = shownConfidences((ids) => loaded.tokenizer.decode(ids), raw.ids, raw.confidences, raw.text, text);
+      const value = { text, tokens: raw.ids.length, steps: raw.steps, confidence: confidenceOf(shown).mean };
       this.cache.set(loaded.generation, mode, prefix, suffix, value);
       return { ...value, ms: performance.now() - t0, cached: false, mode, canvas: raw.canvas };
     } finally {

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { InfillEngine } from './engine';
-import { postprocess } from './postprocess';
+import { postprocess, shownConfidences } from './postprocess';
 import { chooseMode, type CompletionMode } from './context';
 import { confidenceOf } from './sampler';
 
@@ -54,7 +54,7 @@ export interface EvalReport {
   by_kind: Record<string, KindScore>;
   steps_per_task: number | null;
   ms_per_task: number | null;
-  /** The first `samples` tasks; `confidence`: the mean, `min_confidence` the least, of the sampler's confidences (0 for no ids). */
+  /** The first `samples` tasks; `confidence`: the mean, `min_confidence` the least, of the shown ids' confidences (postprocess.ts shownConfidences; 0 for none). */
   samples: Array<{ id?: string; kind: string; expected: string; got: string; raw: string; confidence: number; min_confidence: number }>;
 }
 
@@ -131,7 +131,7 @@ export async function evaluateTasks(engine: InfillEngine, tasks: readonly EvalTa
     s.raw_exact += Number(r.text === want);
     s.raw_edit_sim += editSimilarity(want, r.text);
     if (samples.length < (options.samples ?? 3)) {
-      const c = confidenceOf(r.confidences);
+      const c = confidenceOf(shownConfidences((ids) => engine.tokenizer.decode(ids), r.ids, r.confidences, r.text, got));
       samples.push({ id: task.id, kind: task.kind ?? 'span', expected: want, got, raw: r.text, confidence: c.mean, min_confidence: c.min });
     }
     options.onProgress?.(k + 1, list.length);

@@ -211,3 +211,26 @@ export function postprocess(text: string, ctx: PostprocessContext): string {
   out = trimTrailing(out);
   return out.trim() === '' ? '' : out;
 }
+
+/**
+ * The confidences of the ids whose text survives postprocessing (what the editor would show):
+ * `shown` is found in `raw` (it is a part of it, give or take brackets closed at its end), and an
+ * id counts when its decoded span overlaps that part. All of them when `shown` is not found.
+ * So that a line suggestion is not judged by unsure tokens after the line break it was cut at.
+ */
+export function shownConfidences(decode: (ids: number[]) => string, ids: readonly number[], confidences: readonly number[],
+  raw: string, shown: string): number[] {
+  if (shown.length === 0) return [];
+  const start = raw.indexOf(shown.slice(0, 16));
+  if (start < 0) return [...confidences];
+  let end = start;
+  while (end < raw.length && end - start < shown.length && raw[end] === shown[end - start]) end++;
+  const kept: number[] = [];
+  let from = 0;
+  for (let k = 0; k < ids.length; k++) {
+    const to = decode(ids.slice(0, k + 1)).length;
+    if (from < end && to > start) kept.push(confidences[k]);
+    from = to;
+  }
+  return kept.length ? kept : [...confidences];
+}

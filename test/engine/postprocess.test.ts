@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  balanceBrackets, dropSuffixOverlap, postprocess, stopAtBlockEnd, stopAtLineEnd, stopAtPad, trimTrailing,
+  balanceBrackets, dropSuffixOverlap, postprocess, shownConfidences, stopAtBlockEnd, stopAtLineEnd, stopAtPad, trimTrailing,
   type CompletionMode,
 } from '../../extension/engine/index';
 
@@ -69,4 +69,24 @@ test('stopAtPad cuts at the first pad or eos', () => {
   assert.deepEqual(stopAtPad([7, 8, 0, 9]), [7, 8]);
   assert.deepEqual(stopAtPad([7, 1, 0]), [7]);
   assert.deepEqual(stopAtPad([7, 8]), [7, 8]);
+});
+
+test('shownConfidences keeps the ids whose text is shown', () => {
+  const pieces = ['foo', '(x)', '\n', 'bar', ' baz'];
+  const decode = (ids: number[]) => ids.map((i) => pieces[i]).join('');
+  const ids = [0, 1, 2, 3, 4];
+  const conf = [0.9, 0.8, 0.5, 0.2, 0.1];
+  const raw = decode(ids);
+  // a single line: the ids after the line break are not shown
+  assert.deepEqual(shownConfidences(decode, ids, conf, raw, 'foo(x)'), [0.9, 0.8]);
+  // a part cut mid-token counts the token
+  assert.deepEqual(shownConfidences(decode, ids, conf, raw, 'foo(x'), [0.9, 0.8]);
+  // the first non-blank line of a completion that starts with a line break
+  const lead = [2, 3, 2, 4];
+  assert.deepEqual(shownConfidences(decode, lead, [0.4, 0.7, 0.3, 0.6], decode(lead), 'bar'), [0.7]);
+  // a closer appended by balanceBrackets has no id of its own
+  assert.deepEqual(shownConfidences(decode, [0, 3], [0.9, 0.6], 'foobar', 'foobar)'), [0.9, 0.6]);
+  // not found (another rewrite): every id; nothing shown: none
+  assert.deepEqual(shownConfidences(decode, ids, conf, raw, 'qux'), conf);
+  assert.deepEqual(shownConfidences(decode, ids, conf, raw, ''), []);
 });

@@ -48,7 +48,7 @@ export async function runBench(argv: string[]): Promise<void> {
 
   const engine = await InfillEngine.load(runDir);
   const naive = await InfillEngine.load(runDir, { decoding: 'naive' });
-  const { maxSeqLen, vocabSize, preset, params, objective, decoding, fastUnavailable, stepWeights } = engine.info;
+  const { maxSeqLen, vocabSize, preset, params, objective, decoding, fastUnavailable, stepWeights, int8Unavailable } = engine.info;
   const canvas = 16;
   const forwardModel = await OnnxModel.open(join(runDir, 'model.onnx'), vocabSize, {});
   const rows: BenchRow[] = [];
@@ -105,7 +105,7 @@ export async function runBench(argv: string[]): Promise<void> {
   }
   const out = [
     `completion latency, ${objective} ${preset ?? '?'} (${((params ?? 0) / 1e6).toFixed(1)}M params), single-line canvas ${canvas}, ${runs} runs each; ` +
-      `fast = ${decoding === 'fast' ? `the cached graphs (${stepWeights} step weights)` : fastUnavailable ? `the plain model (the cached graphs cannot be used: ${fastUnavailable})` : 'the plain model (this export has no cached graphs)'}`,
+      `fast = ${decoding === 'fast' ? `the cached graphs (${stepWeights} step weights${int8Unavailable ? `; the int8 step graph cannot be used: ${int8Unavailable}` : ''})` : fastUnavailable ? `the plain model (the cached graphs cannot be used: ${fastUnavailable})` : 'the plain model (this export has no cached graphs)'}`,
     '| context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms) | steps naive / fast | naive / forward p50 | fast / forward p50, p95 | speed-up p50 | tokens/s naive / fast |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ${r.naive_p50_ms.toFixed(1)} / ${r.naive_p95_ms.toFixed(1)} | ` +
