@@ -125,12 +125,8 @@ export interface ModelInfo {
   int8Unavailable?: string;
 }
 
-/** Which graphs serve, and why not the faster ones (ModelInfo's fields of the same names). */
-interface ServingNotes {
-  fastUnavailable?: string;
-  stepWeights?: 'int8' | 'float32';
-  int8Unavailable?: string;
-}
+/** Which graphs serve, and why not the faster ones. */
+type ServingNotes = Pick<ModelInfo, 'fastUnavailable' | 'stepWeights' | 'int8Unavailable'>;
 
 /** One loaded model with its tokenizer; reference-counted so that a swap never cuts a request short. */
 class Loaded {

@@ -209,8 +209,12 @@ function kvOf(t: { dims: readonly number[]; data: unknown }, what: string, path:
  */
 export class CachedOnnxModel implements CachedLogitsModel {
   readonly cachedGraphs = true as const;
+  /** `forbid` for `step`, whose pred/conf are not fetched: zeros, made once (the AR cache steps per token). */
+  private readonly noForbid: Float32Array;
   private constructor(private readonly ctx: OrtSession, private readonly stp: OrtSession, readonly vocabSize: number,
-    readonly path: string, readonly stepPath: string) {}
+    readonly path: string, readonly stepPath: string) {
+    this.noForbid = new Float32Array(vocabSize);
+  }
 
   static async open(contextPath: string, stepPath: string, vocabSize: number, options: { threads?: number } = {}): Promise<CachedOnnxModel> {
     const ctx = await openSession(contextPath, ['input_ids', 'positions'], ['logits', 'keys', 'values'], options);
@@ -261,9 +265,7 @@ export class CachedOnnxModel implements CachedLogitsModel {
 
   async step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows?: BigInt64Array): Promise<CachedOutput> {
     const r = rows ?? BigInt64Array.from({ length: canvasIds.length }, (_, i) => BigInt(i));
-    // `forbid` only feeds pred/conf, which are not fetched: zeros
-    const out = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, r, new Float32Array(this.vocabSize)),
-      ['logits', 'keys', 'values']);
+    const out = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, r, this.noForbid), ['logits', 'keys', 'values']);
     this.checkLogits(out.logits.dims, 1, r.length, this.stepPath);
     return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.stepPath), values: kvOf(out.values, 'values', this.stepPath) };
   }

@@ -226,10 +226,10 @@ export function shownConfidences(decode: (ids: number[]) => string, ids: readonl
   let end = start;
   while (end < raw.length && end - start < shown.length && raw[end] === shown[end - start]) end++;
   const kept: number[] = [];
-  let from = 0;
-  for (let k = 0; k < ids.length; k++) {
+  // ids past the shown part are never kept: stop decoding there (a line is cut early in the canvas)
+  for (let k = 0, from = 0; k < ids.length && from < end; k++) {
     const to = decode(ids.slice(0, k + 1)).length;
-    if (from < end && to > start) kept.push(confidences[k]);
+    if (to > start) kept.push(confidences[k]);
     from = to;
   }
   return kept.length ? kept : [...confidences];

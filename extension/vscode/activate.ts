@@ -101,12 +101,13 @@ export class RepoDiffusion implements vscode.Disposable {
       enabled: () => this.config().get<boolean>('suggestions.enabled', true),
       disabledLanguages: () => this.config().get<string[]>('suggestions.disabledLanguages', []),
       debounceMs: () => this.config().get<number>('suggestions.debounceMs', 150),
-      minConfidence: () => this.config().get<number>('suggestions.minConfidence', DEFAULT_MIN_CONFIDENCE),
+      minConfidence: () => this.minConfidence(),
       trusted: () => vscode.workspace.isTrusted,
       noModel: () => this.updateStatus(),
       suggestionOutcome: (shown) => {
         this.suggestions[shown ? 'shown' : 'hidden']++;
-        this.updateStatus();
+        // the status bar shows the counts only once something was hidden; before that, nothing changes
+        if (this.suggestions.hidden > 0) this.updateStatus();
       },
       reportError: (err) => this.showErrorOnce(err, 'Suggestion failed'),
     });
@@ -582,6 +583,10 @@ export class RepoDiffusion implements vscode.Disposable {
     void vscode.window.showErrorMessage(`Repo Diffusion: ${prefix ? prefix + ': ' : ''}${message.split('\n')[0]}`, 'Show Log').then((p) => p && this.output.show());
   }
 
+  private minConfidence(): number {
+    return this.config().get<number>('suggestions.minConfidence', DEFAULT_MIN_CONFIDENCE);
+  }
+
   updateStatus(): void {
     const cur = this.controller?.state.current;
     const view = statusView({
@@ -589,7 +594,7 @@ export class RepoDiffusion implements vscode.Disposable {
       enabled: this.config().get<boolean>('suggestions.enabled', true),
       indexing: this.indexing,
       training: this.controller?.state.training && cur ? { epoch: cur.epoch, plannedEpochs: cur.plannedEpochs, infillExact: cur.infillExact, phase: cur.phase } : undefined,
-      model: this.engine && this.modelInfo ? { ...this.modelInfo, suggestions: { ...this.suggestions }, minConfidence: this.config().get<number>('suggestions.minConfidence', DEFAULT_MIN_CONFIDENCE) } : undefined,
+      model: this.engine && this.modelInfo ? { ...this.modelInfo, suggestions: { ...this.suggestions }, minConfidence: this.minConfidence() } : undefined,
       loadError: this.loadError,
     });
     this.status.text = view.text;
