@@ -136,6 +136,24 @@ class Attention(nn.Module):
             y = p[..., :S] @ past_v + p[..., S:] @ v
         return self.proj(y.transpose(1, 2).reshape(B, T, C)), k, v
 
+    def forward_rows(self, x, cos, sin, mask, positions):
+        """Attention of the rows `positions` (B, P) over all T rows (plain matmul, as forward_kv)
+        -> (B, P, C), and every row's rotated keys and values (B, H, T, D)."""
+        B, T, C = x.shape
+        P = positions.shape[1]
+        q, k, v = self._qkv(x, cos, sin)
+        index = positions[:, None, :, None].expand(-1, self.n_heads, -1, self.head_dim)
+        q = torch.gather(q, 2, index)  # (B, H, P, D)
+        rows_mask = None
+        if mask is not None:  # a causal mask's rows at those positions: (B, 1, P, T)
+            rows_mask = mask[positions].unsqueeze(1)
+        y = self._matmul_attention(q, k, v, rows_mask)
+        return self.proj(y.transpose(1, 2).reshape(B, P, C)), k, v
+
+
+def gather_rows(x, positions):  # (B, T, C), (B, P) -> (B, P, C)
+    return torch.gather(x, 1, positions.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
 
 class SwiGLU(nn.Module):
     """silu(x W_gate) * (x W_up), then W_down (Shazeer 2020)."""
@@ -165,6 +183,13 @@ class Block(nn.Module):
     def forward_kv(self, x, cos, sin, mask, past_k=None, past_v=None):  # -> x, k, v
         h, k, v = self.attn.forward_kv(self.norm1(x), cos, sin, mask, past_k, past_v)
         x = x + h
+        return x + self.mlp(self.norm2(x)), k, v
+
+    def forward_rows(self, x, cos, sin, mask, positions):
+        """forward_kv, but the output only at rows `positions` (B, P): every row's keys and values,
+        the queries, attention and MLP of those rows alone. -> x (B, P, C), k, v (B, H, T, D)."""
+        h, k, v = self.attn.forward_rows(self.norm1(x), cos, sin, mask, positions)
+        x = gather_rows(x, positions) + h
         return x + self.mlp(self.norm2(x)), k, v
 
 
@@ -212,7 +237,9 @@ class Transformer(nn.Module):
     # ---- cached inference (docs/contracts.md "Cached graphs"; trainer/cached.py exports them)
 
     def _head(self, x, positions):  # (B, T, C), (B, P) -> logits at those rows (B, P, V)
-        x = torch.gather(x, 1, positions.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        return self._head_rows(gather_rows(x, positions))
+
+    def _head_rows(self, x):  # (B, P, C) -> (B, P, V)
         if self.int8_head is not None:  # trainer/quantize.py's copy for the int8 step graph
             return self.int8_head(self.norm(x))
         return F.linear(self.norm(x), self.embed.weight)
@@ -220,13 +247,23 @@ class Transformer(nn.Module):
     def context_forward(self, input_ids, positions):
         """The full forward pass, but logits only at `positions` (B, P), plus every layer's rotated
         keys and values: -> logits (B, P, V), keys (n_layers, B, H, T, D), values (same).
-        With positions = all rows it equals forward(input_ids)."""
+        With positions = all rows it equals forward(input_ids).
+
+        The last block runs only the rows at `positions` past its keys and values: every other
+        row's output would feed nothing but the logits it is not asked for (for tiny at 512
+        positions that is a fifth of the blocks' work)."""
         T = input_ids.shape[1]
         x = self.embed(input_ids)
         cos, sin = self.rope_cos[:T], self.rope_sin[:T]
         mask = self.causal_mask[:T, :T] if self.cfg.causal else None
-        x, keys, values = self._blocks_kv(x, cos, sin, mask)
-        return self._head(x, positions), keys, values
+        *first, last = self.blocks
+        ks, vs = [], []
+        for block in first:
+            x, k, v = block.forward_kv(x, cos, sin, mask)
+            ks.append(k)
+            vs.append(v)
+        x, k, v = last.forward_rows(x, cos, sin, mask, positions)
+        return self._head_rows(x), torch.stack(ks + [k]), torch.stack(vs + [v])
 
     def step_forward(self, canvas_ids, canvas_positions, ctx_keys, ctx_values, rows):
         """Only the canvas rows through the network: canvas ids (B, C) at absolute positions (B, C)

@@ -16,7 +16,7 @@ import { cachedArInfill, cachedDiffusionInfill, isCachedModel, type CachedLogits
 import {
   CachedOnnxModel, checkTokenizerMatch, ModelLoadError, OnnxModel, readModelMeta, readTokenizerFile, sha256Hex, type ModelMeta,
 } from './model';
-import { postprocess, shownConfidences, stopAtLineEnd } from './postprocess';
+import { endsLine, postprocess, shownConfidences, stopAtLineEnd } from './postprocess';
 import { abortError, arInfill, confidenceOf, diffusionInfill, DEFAULT_THRESHOLD, type LogitsModel } from './sampler';
 
 /** First canvas per request kind; the trainer's span-infill canvases are 16, 32, 64 (contracts.md). */
@@ -241,7 +241,9 @@ export class InfillEngine {
       const mode = request.mode ?? chooseMode(prefix, suffix);
       const hit = this.cache.get(loaded.generation, mode, prefix, suffix);
       if (hit) return { ...hit, ms: performance.now() - t0, cached: true, mode, canvas: 0 };
-      const raw = await this.sample(loaded, { prefix, suffix, mode }, signal);
+      // A line request stops sampling once its line break is decided: postprocessing keeps that
+      // line and nothing after it, so the text and its confidence are the same, in fewer steps.
+      const raw = await this.sample(loaded, { prefix, suffix, mode }, signal, mode === 'line');
       const text = postprocess(raw.text, { prefix, suffix, mode });
       const shown = shownConfidences((ids) => loaded.tokenizer.decode(ids), raw.ids, raw.confidences, raw.text, text);
       const value = { text, tokens: raw.ids.length, steps: raw.steps, confidence: confidenceOf(shown).mean };
@@ -308,8 +310,10 @@ export class InfillEngine {
     return this.current.acquire();
   }
 
-  private async sample(loaded: Loaded, req: InfillRequest & { mode: CompletionMode }, signal?: AbortSignal): Promise<InfillResult> {
+  private async sample(loaded: Loaded, req: InfillRequest & { mode: CompletionMode }, signal?: AbortSignal,
+    stopAtLine = false): Promise<InfillResult> {
     const { meta, tokenizer, model } = loaded;
+    const until = stopAtLine ? (ids: readonly number[]) => endsLine(tokenizer.decode(ids)) : undefined;
     const o = this.options;
     const share = o.prefixShare ?? DEFAULT_PREFIX_SHARE;
     const cap = Math.max(1, Math.min(o.maxCanvas ?? Math.max(...(meta.canvasLengths ?? [BLOCK_CANVAS])), Math.floor(meta.maxSeqLen / 2)));
@@ -321,7 +325,7 @@ export class InfillEngine {
     if (meta.objective === 'autoregressive') {
       // AR: no canvas to grow; L is the most new tokens, and the prompt has 3 fim tokens.
       const ctx = gatherContext(tokenizer, req.prefix, req.suffix, meta.maxSeqLen - 3 - L, share);
-      const arOptions = { specialIds: meta.specialIds, signal };
+      const arOptions = { specialIds: meta.specialIds, signal, until };
       const cached = this.cachedModel(loaded);
       const r = cached
         ? await cachedArInfill(cached, ctx.prefixIds, ctx.suffixIds, L, arOptions)
@@ -333,7 +337,7 @@ export class InfillEngine {
     let steps = 0;
     for (;;) {
       const ctx = gatherContext(tokenizer, req.prefix, req.suffix, meta.maxSeqLen - L, share);
-      const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery };
+      const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery, until };
       const r = cached
         ? await cachedDiffusionInfill(cached, ctx.prefixIds, ctx.suffixIds, L, dOptions)
         : await diffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, dOptions);

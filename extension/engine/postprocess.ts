@@ -44,6 +44,16 @@ export function stopAtLineEnd(text: string): string {
   return (nl < 0 ? text : text.slice(0, nl)).replace(/\r$/, '');
 }
 
+/**
+ * Whether `text` already holds all that `stopAtLineEnd` keeps of any text that begins with it:
+ * a line break after the line's first content (leading line breaks alone are not a line yet).
+ */
+export function endsLine(text: string): boolean {
+  const m = /^(\r?\n)+/.exec(text);
+  const body = m ? text.slice(m[0].length) : text;
+  return body.includes('\n');
+}
+
 const OPENER_AT_END = /(?:[{([:]|=>|\bthen|\bdo|\bbegin|\belse)\s*$/;
 const CLOSER_LINE = /^\s*(?:[)\]}]|end\b|fi\b|done\b|esac\b)/;
 

@@ -142,6 +142,13 @@ export interface DiffusionOptions {
   maxSteps?: number;
   specialIds?: SamplerIds;
   signal?: AbortSignal;
+  /**
+   * An early exit that is not the contract's: stop once the ids decided so far from the start of
+   * the canvas without a gap (AR: all ids so far) satisfy it. For callers whose shown text those
+   * ids already fix (a line request whose line break is decided; `endsLine`): what they keep is
+   * unchanged, the steps after it are saved.
+   */
+  until?: (decidedPrefix: readonly number[]) => boolean;
 }
 
 /**
@@ -249,6 +256,10 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
     if (decided.every(Boolean)) break;
     const stop = firstStop();
     if (stop >= 0 && decided.slice(0, stop).every(Boolean)) break;
+    if (options.until) {
+      const gap = decided.indexOf(false);
+      if (gap > 0 && options.until(canvas.slice(0, gap))) break;
+    }
   }
   const stop = firstStop();
   const end = stop < 0 ? L : stop;
@@ -265,6 +276,8 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
 export interface AROptions {
   specialIds?: SamplerIds;
   signal?: AbortSignal;
+  /** As DiffusionOptions.until, on the ids chosen so far. */
+  until?: (ids: readonly number[]) => boolean;
 }
 
 /** `<|fim_prefix|> P <|fim_suffix|> S <|fim_middle|>`: the AR sampler's prompt (PSM order). */
@@ -297,6 +310,7 @@ export async function greedyDecode(maxNew: number, V: number, options: AROptions
     ids.push(tok);
     confidences.push(conf);
     last = tok;
+    if (options.until?.(ids)) return { ids, confidences, filled: false, steps };
   }
   return { ids, confidences, filled: true, steps };
 }

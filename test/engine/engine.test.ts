@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InfillEngine, evaluateTasks, type ReleasableModel } from '../../extension/engine/index';
+import { InfillEngine, confidenceOf, evaluateTasks, postprocess, shownConfidences, type ReleasableModel } from '../../extension/engine/index';
 import { FakeModel, makeRun, tempDir, testTokenizer, type Rule } from './helpers';
 
 const { tok } = testTokenizer();
@@ -70,6 +70,29 @@ test('a single-line request whose full canvas already holds its line does not gr
   const r = await engine.complete({ prefix, suffix: '', mode: 'line' });
   assert.deepEqual([r.text, r.canvas], ['a + b', 16]);
   assert.equal(models[0].calls, 1); // the filled 16-token canvas already ends the line: no 32, no 64
+  await engine.dispose();
+});
+
+test('a line request stops sampling at its decided line break: the same text and confidence in fewer steps', async () => {
+  const prefix = 'x = ';
+  const middle = 'a + b\nprint(1)';
+  const target = tok.encode(middle);
+  const nl = target.findIndex((id) => tok.decode([id]).includes('\n'));
+  assert.ok(nl > 0 && nl < target.length - 1, `line break at ${nl} of ${target.length}`);
+  // Unsure everywhere: one position a step, left to right.
+  const p0 = tok.encode(prefix).length;
+  const rule: Rule = (ids, t) => (t < p0 || t >= ids.length ? [] : [[t - p0 < target.length ? target[t - p0] : 0, 3]]);
+  const { engine, models } = await engineWith(rule);
+  const full = await engine.infill({ prefix, suffix: '', mode: 'line' }); // the sampling stage: no early exit
+  const calls = models[0].calls;
+  const r = await engine.complete({ prefix, suffix: '', mode: 'line' });
+  assert.equal(r.steps, nl + 1);
+  assert.equal(models[0].calls - calls, nl + 1);
+  assert.ok(full.steps > r.steps + 1, `${full.steps} steps without the exit`);
+  assert.equal(r.text, postprocess(full.text, { prefix, suffix: '', mode: 'line' }));
+  assert.equal(r.text, 'a + b');
+  const shown = shownConfidences((ids) => tok.decode(ids), full.ids, full.confidences, full.text, r.text);
+  assert.equal(r.confidence, confidenceOf(shown).mean);
   await engine.dispose();
 });
 

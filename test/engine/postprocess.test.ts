@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  balanceBrackets, dropSuffixOverlap, postprocess, shownConfidences, stopAtBlockEnd, stopAtLineEnd, stopAtPad, trimTrailing,
+  balanceBrackets, dropSuffixOverlap, postprocess, shownConfidences, stopAtBlockEnd, stopAtLineEnd, endsLine, stopAtPad, trimTrailing,
   type CompletionMode,
 } from '../../extension/engine/index';
 
@@ -89,4 +89,18 @@ test('shownConfidences keeps the ids whose text is shown', () => {
   // not found (another rewrite): every id; nothing shown: none
   assert.deepEqual(shownConfidences(decode, ids, conf, raw, 'qux'), conf);
   assert.deepEqual(shownConfidences(decode, ids, conf, raw, ''), []);
+});
+
+test('endsLine: true exactly when no continuation changes what stopAtLineEnd keeps', () => {
+  const cases: Array<[string, boolean]> = [
+    ['', false], ['foo', false], ['foo\n', true], ['foo\r\n', true], ['foo\nbar', true], ['\n', false],
+    ['\n\n', false], ['\r\n', false], ['\nfoo', false], ['\n\nfoo\n', true], ['\r', false], ['\r\rfoo\n', true], ['\n\r', false],
+  ];
+  const continuations = ['', '\n', 'x', '\nx', '\r\nzz\n', ' y\n'];
+  for (const [text, want] of cases) {
+    assert.equal(endsLine(text), want, JSON.stringify(text));
+    const kept = new Set(continuations.map((more) => stopAtLineEnd(text + more)));
+    if (want) assert.equal(kept.size, 1, `${JSON.stringify(text)} + any continuation keeps one line`);
+    else assert.ok(kept.size > 1, `${JSON.stringify(text)}: some continuation changes the line`);
+  }
 });

@@ -159,3 +159,25 @@ test('each decided id carries its confidence at the step that decided it: the su
   assert.equal(ar.confidences.length, ar.ids.length);
   assert.ok(ar.ids.length > 0 && ar.confidences.every((c) => c > 0.9));
 });
+
+test('`until` ends the decoding once the ids decided from the canvas start without a gap satisfy it', async () => {
+  // Unsure everywhere (one position a step), position 5 most sure: decided first, then 0, 1, 2, ...
+  const rule = (ids: number[], t: number): Array<[number, number]> => {
+    const i = t - P.length;
+    if (i < 0 || i >= 16) return [];
+    return [[40 + i, i === 5 ? 4 : 3]];
+  };
+  const seen: number[][] = [];
+  const until = (ids: readonly number[]) => { seen.push([...ids]); return ids.includes(42); };
+  const r = await diffusionInfill(new FakeModel(V, rule), P, S, 16, { until });
+  assert.equal(r.steps, 4); // 45, then 40, 41, 42: the prefix [40, 41, 42] holds 42
+  assert.deepEqual(r.ids, [40, 41, 42, 45]); // what was decided, in canvas order (the gap skipped)
+  assert.deepEqual(seen, [[40], [40, 41], [40, 41, 42]]); // never asked while position 0 was undecided
+  const plain = await diffusionInfill(new FakeModel(V, rule), P, S, 16);
+  assert.deepEqual([plain.steps, plain.ids.slice(0, 3)], [16, [40, 41, 42]]); // the same ids, all 16 steps
+
+  const ar = new FakeModel(V, (ids, t) => (t === ids.length - 1 ? [[60 + ids.length % 7, 9]] : []));
+  const all = await arInfill(ar, P, S, 10);
+  const cut = await arInfill(ar, P, S, 10, { until: (ids) => ids.length === 3 });
+  assert.deepEqual([cut.ids, cut.steps, cut.filled], [all.ids.slice(0, 3), 3, false]);
+});

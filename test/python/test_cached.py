@@ -21,14 +21,21 @@ def _per_layer(keys, values) -> dict:
     return {**{f"ctx_keys_{i}": keys[i] for i in range(len(keys))}, **{f"ctx_values_{i}": values[i] for i in range(len(values))}}
 
 
-def test_context_graph_with_all_positions_is_the_full_model():
-    m = _model()
+@pytest.mark.parametrize("causal", [False, True])
+def test_context_graph_with_all_positions_is_the_full_model(causal):
+    m = _model(causal)
     x = torch.randint(6, 300, (2, 20))
     with torch.no_grad():
         full = m(x)
         logits, k, v = m.context_forward(x, torch.arange(20).repeat(2, 1))
+        # the last block runs only the asked rows: any rows, in any order, per batch row
+        rows = torch.tensor([[13, 2, 19], [0, 7, 7]])
+        some, k2, v2 = m.context_forward(x, rows)
+        _, every_k, every_v = m._blocks_kv(m.embed(x), m.rope_cos[:20], m.rope_sin[:20], m.causal_mask[:20, :20] if causal else None)
     assert torch.allclose(full, logits, atol=1e-5)
     assert k.shape == (2, 2, 4, 20, 32) and v.shape == k.shape
+    assert torch.allclose(some, torch.stack([full[b, rows[b]] for b in range(2)]), atol=1e-5)
+    assert torch.allclose(k2, every_k, atol=1e-6) and torch.allclose(v2, every_v, atol=1e-6)
 
 
 @pytest.mark.parametrize("causal", [False, True])
