@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InfillEngine, OnnxModel, defaultThreads, evaluateTasks, readTasks } from '../extension/engine/index';
 import { trainTokenizer } from '../extension/tokenizer/index';
+import { collectGarbage } from '../extension/cli/commands/bench';
 
 const ROOT = resolve(__dirname, '..');
 const PYTHON = process.env.REPO_DIFFUSION_PYTHON || '/usr/bin/python3';
@@ -196,9 +197,9 @@ async function main() {
       const arRun = join(dir, `${preset}-${context}-ar`);
       writeRun(run, tokJson, sha, tok.vocabSize, context, preset, model, 'diffusion');
       writeRun(arRun, tokJson, sha, tok.vocabSize, context, preset, arModel, 'autoregressive');
-      const naive = await InfillEngine.load(run, { threads, maxCanvas: CANVAS, decoding: 'naive' });
-      const fast = await InfillEngine.load(run, { threads, maxCanvas: CANVAS });
-      const fast32 = await InfillEngine.load(run, { threads, maxCanvas: CANVAS, stepWeights: 'float32' });
+      const naive = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, decoding: 'naive' });
+      const fast = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS });
+      const fast32 = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, stepWeights: 'float32' });
       if (fast.info.stepWeights !== 'int8' || fast32.info.stepWeights !== 'float32') {
         throw new Error(`the fast engines did not load the cached graphs: ${JSON.stringify([fast.info, fast32.info])}`);
       }
@@ -211,43 +212,41 @@ async function main() {
       const fs: number[] = [];
       const f32: number[] = [];
       let nSteps = 0, fSteps = 0, nTok = 0, fTok = 0;
-      for (let k = -1; k < runs; k++) { // k = -1: warm-up
+      // Each timed call starts after a full collection: not paying for the garbage of the one before.
+      const timed = async <T>(call: () => Promise<T>): Promise<[T, number]> => {
+        collectGarbage();
         const t0 = performance.now();
-        await forwardModel.forward(ids, 1, seq);
-        const t1 = performance.now();
-        const a = await naive.complete(request(k));
-        const t2 = performance.now();
-        const b = await fast.complete(request(k));
-        const t3 = performance.now();
-        await fast32.complete(request(k));
-        const t4 = performance.now();
+        const result = await call();
+        return [result, performance.now() - t0];
+      };
+      for (let k = -1; k < runs; k++) { // k = -1: warm-up
+        const [, tf] = await timed(() => forwardModel.forward(ids, 1, seq));
+        const [a, tn] = await timed(() => naive.complete(request(k)));
+        const [b, tq] = await timed(() => fast.complete(request(k)));
+        const [, t32] = await timed(() => fast32.complete(request(k)));
         if (k < 0) continue;
-        fwd.push(t1 - t0);
-        nv.push(t2 - t1);
-        fs.push(t3 - t2);
-        f32.push(t4 - t3);
+        fwd.push(tf);
+        nv.push(tn);
+        fs.push(tq);
+        f32.push(t32);
         nSteps += a.steps; fSteps += b.steps; nTok += a.tokens; fTok += b.tokens;
       }
       await naive.dispose();
       await fast.dispose();
       await fast32.dispose();
       // AR: 16 new tokens (a random model never stops), full recompute vs the KV cache.
-      const arNaive = await InfillEngine.load(arRun, { threads, maxCanvas: CANVAS, decoding: 'naive' });
-      const arFast = await InfillEngine.load(arRun, { threads, maxCanvas: CANVAS });
+      const arNaive = await InfillEngine.load(arRun, { threads, cacheSize: 0, maxCanvas: CANVAS, decoding: 'naive' });
+      const arFast = await InfillEngine.load(arRun, { threads, cacheSize: 0, maxCanvas: CANVAS });
       const an: number[] = [];
       const af: number[] = [];
       let anTok = 0, afTok = 0;
       const arRuns = Math.max(1, arRunsArg);
       for (let k = -1; k < runs; k++) {
-        const t0 = performance.now();
-        const b = await arFast.complete(request(k));
-        const t1 = performance.now();
-        if (k >= 0) { af.push(t1 - t0); afTok += b.tokens; }
+        const [b, tb] = await timed(() => arFast.complete(request(k)));
+        if (k >= 0) { af.push(tb); afTok += b.tokens; }
         if (k < arRuns) { // full recompute is slow: fewer runs
-          const t2 = performance.now();
-          const a = await arNaive.complete(request(k + 1000));
-          const t3 = performance.now();
-          if (k >= 0) { an.push(t3 - t2); anTok += a.tokens; }
+          const [a, ta] = await timed(() => arNaive.complete(request(k + 1000)));
+          if (k >= 0) { an.push(ta); anTok += a.tokens; }
         }
       }
       await arNaive.dispose();

@@ -35,7 +35,7 @@ export interface EngineOptions {
   maxCanvas?: number;
   /** Share of the context room given to the prefix (0.7). */
   prefixShare?: number;
-  /** Completions kept in the LRU (128). */
+  /** Completions kept in the LRU (128); 0 turns the cache off, type-through included (benchmarks). */
   cacheSize?: number;
   /**
    * 'fast' (default): the cached graphs of model.json graphs.context/step when the export has them
@@ -59,12 +59,25 @@ export interface ReleasableModel extends LogitsModel {
   release?(): Promise<void>;
 }
 
+/**
+ * The editor's default for suggestions.minConfidence (package.json): below it a suggestion is
+ * hidden. Measured in docs/engine.md "Confidence gate".
+ */
+export const DEFAULT_MIN_CONFIDENCE = 0.6;
+
 export interface CompletionRequest {
   prefix: string;
   suffix: string;
   languageId?: string;
   /** Single line or block; by default chosen from the cursor's line (context.ts chooseMode). */
   mode?: CompletionMode;
+  /**
+   * The confidence below which the caller will not show the suggestion (the editor's
+   * suggestions.minConfidence; default 0). A canvas the model filled below it is not grown: a
+   * longer canvas costs 2-3x the steps, and a model unsure of the first 16 tokens is rarely sure
+   * of 32 (docs/engine.md "Confidence gate").
+   */
+  minConfidence?: number;
 }
 
 export interface CompletionResult {
@@ -209,7 +222,8 @@ export class InfillEngine {
 
   private constructor(loaded: Loaded, private readonly options: EngineOptions) {
     this.current = loaded;
-    this.cache = new CompletionCache(options.cacheSize ?? 128);
+    const cacheSize = options.cacheSize ?? 128;
+    this.cache = new CompletionCache(cacheSize, cacheSize > 0 ? 8 : 0); // 0: no cache, not even type-through
   }
 
   /** Loads RUN/model.onnx + model.json + corpus/tokenizer.json; a ModelLoadError says what to do. */
@@ -239,15 +253,18 @@ export class InfillEngine {
     try {
       const { prefix, suffix } = request;
       const mode = request.mode ?? chooseMode(prefix, suffix);
-      const hit = this.cache.get(loaded.generation, mode, prefix, suffix);
+      const gate = request.minConfidence ?? 0;
+      // a result not grown under one gate is not the answer under a lower one
+      const cacheMode = gate > 0 ? `${mode} gate ${gate}` : mode;
+      const hit = this.cache.get(loaded.generation, cacheMode, prefix, suffix);
       if (hit) return { ...hit, ms: performance.now() - t0, cached: true, mode, canvas: 0 };
       // A line request stops sampling once its line break is decided: postprocessing keeps that
       // line and nothing after it, so the text and its confidence are the same, in fewer steps.
-      const raw = await this.sample(loaded, { prefix, suffix, mode }, signal, mode === 'line');
-      const text = postprocess(raw.text, { prefix, suffix, mode });
-      const shown = shownConfidences((ids) => loaded.tokenizer.decode(ids), raw.ids, raw.confidences, raw.text, text);
-      const value = { text, tokens: raw.ids.length, steps: raw.steps, confidence: confidenceOf(shown).mean };
-      this.cache.set(loaded.generation, mode, prefix, suffix, value);
+      const raw = await this.sample(loaded, { prefix, suffix, mode }, signal,
+        { stopAtLine: mode === 'line', minConfidence: gate });
+      const { text, confidence } = shownOf(loaded.tokenizer, { prefix, suffix, mode }, raw);
+      const value = { text, tokens: raw.ids.length, steps: raw.steps, confidence };
+      this.cache.set(loaded.generation, cacheMode, prefix, suffix, value);
       return { ...value, ms: performance.now() - t0, cached: false, mode, canvas: raw.canvas };
     } finally {
       loaded.release();
@@ -310,10 +327,11 @@ export class InfillEngine {
     return this.current.acquire();
   }
 
+  /** `early`: what only `complete` does (the editor's request), not `infill` (what evaluation scores). */
   private async sample(loaded: Loaded, req: InfillRequest & { mode: CompletionMode }, signal?: AbortSignal,
-    stopAtLine = false): Promise<InfillResult> {
+    early = { stopAtLine: false, minConfidence: 0 }): Promise<InfillResult> {
     const { meta, tokenizer, model } = loaded;
-    const until = stopAtLine ? (ids: readonly number[]) => endsLine(tokenizer.decode(ids)) : undefined;
+    const until = early.stopAtLine ? (ids: readonly number[]) => endsLine(tokenizer.decode(ids)) : undefined;
     const o = this.options;
     const share = o.prefixShare ?? DEFAULT_PREFIX_SHARE;
     const cap = Math.max(1, Math.min(o.maxCanvas ?? Math.max(...(meta.canvasLengths ?? [BLOCK_CANVAS])), Math.floor(meta.maxSeqLen / 2)));
@@ -348,11 +366,21 @@ export class InfillEngine {
       // a single-line request already has its whole line: postprocessing keeps only that line, so a
       // longer canvas would cost 2-3x the steps for text that is thrown away.
       const lineDone = req.mode === 'line' && stopAtLineEnd(text) !== text;
-      if (r.filled && req.canvasLength === undefined && L * 2 <= cap && !lineDone) {
+      // Nor for a suggestion that would be hidden as unsure (CompletionRequest.minConfidence).
+      const unsure = early.minConfidence > 0 && shownOf(tokenizer, req, { ...r, text }).confidence < early.minConfidence;
+      if (r.filled && req.canvasLength === undefined && L * 2 <= cap && !lineDone && !unsure) {
         L *= 2;
         continue;
       }
       return { ids: r.ids, confidences: r.confidences, text, steps, canvas: L, filled: r.filled, mode: req.mode };
     }
   }
+}
+
+/** What the editor shows of a sampled completion, and the mean confidence of the ids behind it. */
+function shownOf(tokenizer: Tokenizer, req: { prefix: string; suffix: string; mode: CompletionMode },
+  raw: { text: string; ids: readonly number[]; confidences: readonly number[] }): { text: string; confidence: number } {
+  const text = postprocess(raw.text, req);
+  const shown = shownConfidences((ids) => tokenizer.decode(ids), raw.ids, raw.confidences, raw.text, text);
+  return { text, confidence: confidenceOf(shown).mean };
 }

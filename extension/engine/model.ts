@@ -178,11 +178,14 @@ async function openSession(path: string, inputs: string[], outputs: string[], op
       intraOpNumThreads: options.threads && options.threads > 0 ? options.threads : defaultThreads(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
-      // onnxruntime's pool threads busy-wait after each run by default. With two sessions (the
+      // onnxruntime's pool threads spin while they wait for work, and by default keep spinning
+      // after a run. Within a run spinning pays (a thread woken from sleep for each of a step's
+      // ~300 small operators costs more than the operator); after it, with two sessions (the
       // cached graphs) on a laptop's few cores, the idle one's spinning took the cores from the
-      // busy one: a 16-step completion of tiny at 512 took 106 ms spinning, 75 ms not (docs/engine.md);
-      // and an editor should not burn cores between keystrokes.
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
+      // busy one (a 16-step completion of tiny at 512: 106 ms, 75 ms without spinning at all), and
+      // an editor should not burn cores between keystrokes. So: spin within a run, stop when it
+      // returns (the same completion: 53-58 ms; docs/engine.md "No spinning between runs").
+      extra: { session: { intra_op: { allow_spinning: '1' }, force_spinning_stop: '1' } },
     });
   } catch (err) {
     const why = String((err as Error)?.message ?? err).split('\n')[0].slice(0, 300);

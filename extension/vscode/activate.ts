@@ -18,12 +18,11 @@ import { TrainingPanel } from './trainingPanel';
 import { pythonExtensionInterpreter } from './python';
 import { statusView } from './status';
 import type { EngineLike, Services } from './services';
+import { DEFAULT_MIN_CONFIDENCE } from '../engine/index';
 
 const SECTION = 'repoDiffusion';
 const ACTIVE_RUN_KEY = 'repoDiffusion.activeRun';
 const DISMISSED_RESUME_KEY = 'repoDiffusion.dismissedResume';
-/** package.json's default for suggestions.minConfidence (docs/engine.md "Confidence gate"). */
-const DEFAULT_MIN_CONFIDENCE = 0.6;
 
 export interface ActivateOptions {
   /** Candidates after the Python extension's (tests); default python3, python, /usr/bin/python3. */

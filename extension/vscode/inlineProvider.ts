@@ -55,14 +55,15 @@ export class RepoDiffusionInlineProvider implements vscode.InlineCompletionItemP
       const automatic = context.triggerKind !== vscode.InlineCompletionTriggerKind.Invoke;
       if (automatic && !(await delay(this.host.debounceMs(), cts.token))) return undefined;
       const { prefix, suffix } = contextAround(document, position);
-      const result = await engine.complete({ prefix, suffix, languageId: document.languageId }, signal);
+      const minConfidence = this.host.minConfidence();
+      const result = await engine.complete({ prefix, suffix, languageId: document.languageId, minConfidence }, signal);
       if (cts.token.isCancellationRequested) return undefined;
       const text = completionText(result);
       if (!text) return undefined;
       // A weak model's guesses ("file file file") are worse than no suggestion; measured in
       // docs/engine.md "Confidence gate", which also gives the default.
       const confidence = completionConfidence(result);
-      const shown = confidence === undefined || confidence >= this.host.minConfidence();
+      const shown = confidence === undefined || confidence >= minConfidence;
       this.host.suggestionOutcome(shown);
       if (!shown) return undefined;
       return [new vscode.InlineCompletionItem(text, new vscode.Range(position, position))];

@@ -9,6 +9,8 @@ export interface CompletionRequest {
   prefix: string;
   suffix: string;
   languageId: string;
+  /** The gate the suggestion will be judged by (suggestions.minConfidence): the engine does not grow an unsure canvas. */
+  minConfidence?: number;
 }
 
 /** What the engine returns: the text to insert (or nothing), with the sampler's mean confidence when it has one. */

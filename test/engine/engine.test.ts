@@ -62,6 +62,26 @@ test('the canvas grows (16 -> 32 -> 64) while the model fills it to the end', as
   await engine.dispose();
 });
 
+test('a canvas filled below the caller\'s minConfidence is not grown; a sure one is', async () => {
+  const prefix = 'x = ';
+  const middle = 'a' + ' + b'.repeat(12); // longer than 32 tokens
+  const target = tok.encode(middle);
+  const p0 = tok.encode(prefix).length;
+  const rule = (logit: number): Rule => (ids, t) => (t < p0 || t >= ids.length ? [] : [[t - p0 < target.length ? target[t - p0] : 0, logit]]);
+  const unsure = await engineWith(rule(3)); // one position a step, each ~0.06 sure
+  const gated = await unsure.engine.complete({ prefix, suffix: '', minConfidence: 0.6 });
+  assert.deepEqual([gated.canvas, gated.steps], [16, 16]);
+  assert.ok(gated.confidence < 0.6, `confidence ${gated.confidence}`);
+  const open = await unsure.engine.complete({ prefix, suffix: '', mode: 'line', minConfidence: 0 });
+  assert.equal(open.canvas, 64); // without a gate the same model grows 16 -> 32 -> 64
+  assert.ok(open.steps > 16 + 32, `${open.steps} steps`);
+  const sure = await engineWith(rule(12));
+  const grown = await sure.engine.complete({ prefix, suffix: '', minConfidence: 0.6 });
+  assert.deepEqual([grown.canvas, grown.text], [64, middle]);
+  await unsure.engine.dispose();
+  await sure.engine.dispose();
+});
+
 test('a single-line request whose full canvas already holds its line does not grow the canvas', async () => {
   const prefix = 'x = ';
   const middle = 'a + b\n' + 'c = d + e + f + g + h + i + j + k + l'; // the line, then more than the canvas

@@ -15,6 +15,7 @@ import { launchTrainer, type LaunchOptions } from '../../extension/training/laun
 import type { CompletionRequest, EngineLike, Services } from '../../extension/vscode/services';
 import { contentSecurityPolicy } from '../../extension/vscode/webviewHtml';
 import { tokenToSignal } from '../../extension/vscode/cancellation';
+import { DEFAULT_MIN_CONFIDENCE } from '../../extension/engine/index';
 
 const REPO = join(__dirname, '..', '..');
 const FIXTURES = join(__dirname, '..', 'training', 'fixtures');
@@ -147,7 +148,7 @@ test('with a model the provider sends prefix, suffix and language and returns th
   assert.match(status().text, /RD: small 21M · 48\.0%|RD: small/);
   const pending = complete(fakeProvider());
   await waitFor(() => calls.complete.length === 1, 'engine call');
-  assert.deepEqual(calls.complete[0].request, { prefix: 'def f(x):\n    ', suffix: '\n', languageId: 'python' });
+  assert.deepEqual(calls.complete[0].request, { prefix: 'def f(x):\n    ', suffix: '\n', languageId: 'python', minConfidence: 0.6 });
   (ext.engine as ReturnType<typeof fakeEngine>).release();
   const items = (await pending) as vscode.InlineCompletionItem[];
   assert.equal(items.length, 1);
@@ -232,6 +233,8 @@ test('a suggestion below suggestions.minConfidence is not shown; at or above it,
   const all = (await complete(fakeProvider())) as vscode.InlineCompletionItem[];
   assert.equal(all[0].insertText, 'x x x');
   assert.equal(calls.complete.length, 3);
+  // the engine is told the gate (it does not grow a canvas it would hide)
+  assert.deepEqual(calls.complete.map((c) => (c.request as { minConfidence?: number }).minConfidence), [0.6, 0.6, 0]);
   assert.equal(fake.shown.length, 0, 'hidden suggestions are quiet');
   assert.match((status() as unknown as { tooltip: string }).tooltip, /1 of 3 suggestions hidden as unsure/);
   ext.dispose();
@@ -241,7 +244,7 @@ test('the manifest default of suggestions.minConfidence is the one the adapter f
   const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
   const setting = manifest.contributes.configuration.properties['repoDiffusion.suggestions.minConfidence'];
   assert.equal(setting.default, 0.6);
-  assert.match(readFileSync(join(REPO, 'extension', 'vscode', 'activate.ts'), 'utf8'), /DEFAULT_MIN_CONFIDENCE = 0\.6;/);
+  assert.equal(DEFAULT_MIN_CONFIDENCE, 0.6); // the adapter's fallback and the engine's bench default
 });
 
 test('a language in disabledLanguages gets no suggestions', async () => {
