@@ -2,10 +2,10 @@
 // describes it; docs/contracts.md fixes the samplers. Stages: context.ts, sampler.ts,
 // postprocess.ts, cache.ts; the model file: model.ts; the orchestrator: engine.ts; held-out
 // evaluation through the same engine: evaluate.ts.
-export { InfillEngine, LINE_CANVAS, BLOCK_CANVAS, DEFAULT_MIN_CONFIDENCE } from './engine';
+export { InfillEngine, LINE_CANVAS, BLOCK_CANVAS, DEFAULT_MIN_CONFIDENCE, UNSURE_AFTER_STEPS, UNSURE_MARGIN } from './engine';
 export type { EngineOptions, CompletionRequest, CompletionResult, InfillRequest, InfillResult, ModelInfo, ReleasableModel } from './engine';
 export { diffusionInfill, arInfill, pickRow, forbiddenMask, confidenceOf, abortError, DEFAULT_THRESHOLD, DEFAULT_SPECIAL_IDS } from './sampler';
-export type { LogitsModel, SamplerIds, DiffusionResult, ARResult } from './sampler';
+export type { LogitsModel, SamplerIds, DiffusionResult, ARResult, SamplingProgress } from './sampler';
 export { gatherContext, chooseMode, splitLines, cursorLine, DEFAULT_PREFIX_SHARE } from './context';
 export type { CompletionMode, GatheredContext, Encoder } from './context';
 export { postprocess, stopAtPad, stopAtLineEnd, endsLine, stopAtBlockEnd, dropSuffixOverlap, balanceBrackets, trimTrailing, shownConfidences } from './postprocess';

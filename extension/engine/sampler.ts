@@ -143,12 +143,19 @@ export interface DiffusionOptions {
   specialIds?: SamplerIds;
   signal?: AbortSignal;
   /**
-   * An early exit that is not the contract's: stop once the ids decided so far from the start of
-   * the canvas without a gap (AR: all ids so far) satisfy it. For callers whose shown text those
-   * ids already fix (a line request whose line break is decided; `endsLine`): what they keep is
-   * unchanged, the steps after it are saved.
+   * An early exit that is not the contract's, asked after every step: stop once it returns true,
+   * given the ids decided so far from the start of the canvas without a gap (AR: all ids so far)
+   * and the progress. For callers whose shown text those ids already fix (a line request whose
+   * line break is decided; `endsLine`), or who will not show an unsure completion (engine.ts).
    */
-  until?: (decidedPrefix: readonly number[]) => boolean;
+  until?: (decidedPrefix: readonly number[], progress: SamplingProgress) => boolean;
+}
+
+export interface SamplingProgress {
+  /** Steps (forward passes) so far. */
+  steps: number;
+  /** Mean confidence of every id decided so far. */
+  meanConfidence: number;
 }
 
 /**
@@ -258,7 +265,10 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
     if (stop >= 0 && decided.slice(0, stop).every(Boolean)) break;
     if (options.until) {
       const gap = decided.indexOf(false);
-      if (gap > 0 && options.until(canvas.slice(0, gap))) break;
+      let sum = 0;
+      let n = 0;
+      for (let i = 0; i < L; i++) if (decided[i]) { sum += confs[i]; n++; }
+      if (options.until(canvas.slice(0, gap), { steps, meanConfidence: sum / n })) break;
     }
   }
   const stop = firstStop();
@@ -277,7 +287,7 @@ export interface AROptions {
   specialIds?: SamplerIds;
   signal?: AbortSignal;
   /** As DiffusionOptions.until, on the ids chosen so far. */
-  until?: (ids: readonly number[]) => boolean;
+  until?: (ids: readonly number[], progress: SamplingProgress) => boolean;
 }
 
 /** `<|fim_prefix|> P <|fim_suffix|> S <|fim_middle|>`: the AR sampler's prompt (PSM order). */
@@ -310,7 +320,9 @@ export async function greedyDecode(maxNew: number, V: number, options: AROptions
     ids.push(tok);
     confidences.push(conf);
     last = tok;
-    if (options.until?.(ids)) return { ids, confidences, filled: false, steps };
+    if (options.until?.(ids, { steps, meanConfidence: confidences.reduce((a, b) => a + b, 0) / confidences.length })) {
+      return { ids, confidences, filled: false, steps };
+    }
   }
   return { ids, confidences, filled: true, steps };
 }

@@ -9,7 +9,7 @@ export interface CompletionRequest {
   prefix: string;
   suffix: string;
   languageId: string;
-  /** The gate the suggestion will be judged by (suggestions.minConfidence): the engine does not grow an unsure canvas. */
+  /** The gate the suggestion will be judged by (suggestions.minConfidence): the engine spends less on what it would hide. */
   minConfidence?: number;
 }
 

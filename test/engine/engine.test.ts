@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InfillEngine, confidenceOf, evaluateTasks, postprocess, shownConfidences, type ReleasableModel } from '../../extension/engine/index';
+import { InfillEngine, UNSURE_AFTER_STEPS, UNSURE_MARGIN, confidenceOf, evaluateTasks, postprocess, shownConfidences, type ReleasableModel } from '../../extension/engine/index';
 import { FakeModel, makeRun, tempDir, testTokenizer, type Rule } from './helpers';
 
 const { tok } = testTokenizer();
@@ -62,24 +62,36 @@ test('the canvas grows (16 -> 32 -> 64) while the model fills it to the end', as
   await engine.dispose();
 });
 
-test('a canvas filled below the caller\'s minConfidence is not grown; a sure one is', async () => {
+test('under a minConfidence gate a canvas filled well below it is not grown, a hopeless one is abandoned; near or above it nothing changes', async () => {
   const prefix = 'x = ';
   const middle = 'a' + ' + b'.repeat(12); // longer than 32 tokens
   const target = tok.encode(middle);
   const p0 = tok.encode(prefix).length;
   const rule = (logit: number): Rule => (ids, t) => (t < p0 || t >= ids.length ? [] : [[t - p0 < target.length ? target[t - p0] : 0, logit]]);
-  const unsure = await engineWith(rule(3)); // one position a step, each ~0.06 sure
-  const gated = await unsure.engine.complete({ prefix, suffix: '', minConfidence: 0.6 });
-  assert.deepEqual([gated.canvas, gated.steps], [16, 16]);
-  assert.ok(gated.confidence < 0.6, `confidence ${gated.confidence}`);
-  const open = await unsure.engine.complete({ prefix, suffix: '', mode: 'line', minConfidence: 0 });
-  assert.equal(open.canvas, 64); // without a gate the same model grows 16 -> 32 -> 64
-  assert.ok(open.steps > 16 + 32, `${open.steps} steps`);
+  // ~0.70 sure everywhere (e^6.55 / (e^6.55 + 299)) with tau 0.5: each canvas filled in one step
+  const quick = await engineWith(rule(6.55), 0, { threshold: 0.5 });
+  const kept = await quick.engine.complete({ prefix, suffix: '', minConfidence: 0.9 });
+  assert.deepEqual([kept.canvas, kept.steps], [16, 1]); // 0.70 < 0.9 - UNSURE_MARGIN: not grown
+  assert.ok(kept.confidence > 0.65 && kept.confidence < 0.75, `confidence ${kept.confidence}`);
+  const free = await quick.engine.complete({ prefix, suffix: '', minConfidence: 0 });
+  assert.deepEqual([free.canvas, free.steps], [64, 3]); // without a gate: 16 -> 32 -> 64
+  // ~0.06 sure with tau 0.9: one position a step; abandoned after UNSURE_AFTER_STEPS, reported below the gate
+  const hopeless = await engineWith(rule(3));
+  const dropped = await hopeless.engine.complete({ prefix, suffix: '', minConfidence: 0.6 });
+  assert.deepEqual([dropped.canvas, dropped.steps], [16, UNSURE_AFTER_STEPS]);
+  assert.ok(dropped.confidence < 0.6 - UNSURE_MARGIN, `confidence ${dropped.confidence}`);
+  const whole = await hopeless.engine.infill({ prefix, suffix: '', mode: 'line' }); // evaluation's stage: never abandoned
+  assert.ok(whole.steps > UNSURE_AFTER_STEPS && whole.abandoned === undefined);
+  // ~0.55 sure, a gate of 0.6: within the margin, sampled as without a gate
+  const near = await engineWith(rule(5.9));
+  const a = await near.engine.complete({ prefix, suffix: '', minConfidence: 0.6 });
+  const b = await near.engine.complete({ prefix, suffix: '', minConfidence: 0 });
+  assert.deepEqual([a.canvas, a.steps, a.text, a.confidence], [b.canvas, b.steps, b.text, b.confidence]);
+  assert.equal(a.canvas, 64);
   const sure = await engineWith(rule(12));
   const grown = await sure.engine.complete({ prefix, suffix: '', minConfidence: 0.6 });
   assert.deepEqual([grown.canvas, grown.text], [64, middle]);
-  await unsure.engine.dispose();
-  await sure.engine.dispose();
+  await Promise.all([quick, hopeless, near, sure].map((x) => x.engine.dispose()));
 });
 
 test('a single-line request whose full canvas already holds its line does not grow the canvas', async () => {

@@ -168,11 +168,17 @@ test('`until` ends the decoding once the ids decided from the canvas start witho
     return [[40 + i, i === 5 ? 4 : 3]];
   };
   const seen: number[][] = [];
-  const until = (ids: readonly number[]) => { seen.push([...ids]); return ids.includes(42); };
+  const progress: number[] = [];
+  const until = (ids: readonly number[], p: { steps: number; meanConfidence: number }) => {
+    seen.push([...ids]);
+    progress.push(p.steps);
+    return ids.includes(42);
+  };
   const r = await diffusionInfill(new FakeModel(V, rule), P, S, 16, { until });
   assert.equal(r.steps, 4); // 45, then 40, 41, 42: the prefix [40, 41, 42] holds 42
   assert.deepEqual(r.ids, [40, 41, 42, 45]); // what was decided, in canvas order (the gap skipped)
-  assert.deepEqual(seen, [[40], [40, 41], [40, 41, 42]]); // never asked while position 0 was undecided
+  assert.deepEqual(seen, [[], [40], [40, 41], [40, 41, 42]]); // asked after every step: nothing from the start at first
+  assert.deepEqual(progress, [1, 2, 3, 4]);
   const plain = await diffusionInfill(new FakeModel(V, rule), P, S, 16);
   assert.deepEqual([plain.steps, plain.ids.slice(0, 3)], [16, [40, 41, 42]]); // the same ids, all 16 steps
 
