@@ -82,7 +82,7 @@ export interface CompletionRequest {
    * hidden: a canvas filled with a confidence more than UNSURE_MARGIN below it is not grown (a
    * longer canvas costs 2-3x the steps), and a completion whose decided ids are that unsure after
    * UNSURE_AFTER_STEPS steps is abandoned and reported below the gate (docs/engine.md
-   * "Confidence gate": no shown suggestion changed on the held-out tasks of three models).
+   * "Confidence gate": no shown suggestion changed on the held-out tasks of four models).
    */
   minConfidence?: number;
 }
