@@ -125,3 +125,14 @@ def test_two_process_data_parallel_training_writes_from_rank_zero_only(tmp_path)
     ev0, ev1 = events_of(outs[0][0]), events_of(outs[1][0])
     assert ev1 == []
     assert ev0[0]["world_size"] == 2 and ev0[-1]["type"] == "done" and ev0[-1]["tokens"] == 4 * 2 * 4 * 32
+
+
+def test_the_best_checkpoint_is_the_newer_one_unless_the_older_is_better_beyond_noise():
+    from trainer.train import EDIT_SIM_NOISE, better
+    old = {"infill_exact": 0.0, "infill_edit_sim": 0.160, "val_loss": 4.6}
+    assert better({"infill_exact": 0.0, "infill_edit_sim": 0.153, "val_loss": 4.4}, old)  # within noise: newer wins
+    assert not better({"infill_exact": 0.0, "infill_edit_sim": 0.160 - EDIT_SIM_NOISE - 0.01}, old)
+    assert better({"infill_exact": 0.03, "infill_edit_sim": 0.05}, old)  # exact match first
+    assert not better({"infill_exact": 0.0, "infill_edit_sim": 0.9}, {"infill_exact": 0.03, "infill_edit_sim": 0.1})
+    assert better({"val_loss": 4.0}, {"val_loss": 4.1}) and not better({"val_loss": 4.2}, {"val_loss": 4.1})
+    assert better({"infill_exact": 0.0, "infill_edit_sim": 0.1}, None)
