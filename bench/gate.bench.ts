@@ -11,7 +11,7 @@
 //   node --import tsx bench/gate.bench.ts RUN [--tasks N] [--gate G] [--json]
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_MIN_CONFIDENCE, InfillEngine, chooseMode, confidenceOf, postprocess, readTasks, shownConfidences } from '../extension/engine/index';
+import { DEFAULT_MIN_CONFIDENCE, InfillEngine, chooseMode, readTasks, shownCompletion } from '../extension/engine/index';
 import { collectGarbage } from '../extension/cli/commands/bench';
 
 function arg(name: string, dflt: string): string {
@@ -29,9 +29,7 @@ async function main() {
     ['sampling stage', async (e, prefix, suffix) => {
       const mode = chooseMode(prefix, suffix);
       const r = await e.infill({ prefix, suffix, mode });
-      const text = postprocess(r.text, { prefix, suffix, mode });
-      const confidence = confidenceOf(shownConfidences((ids) => e.tokenizer.decode(ids), r.ids, r.confidences, r.text, text)).mean;
-      return { text, confidence, steps: r.steps };
+      return { ...shownCompletion((ids) => e.tokenizer.decode(ids), { prefix, suffix, mode }, r), steps: r.steps };
     }],
     ['complete, gate 0', (e, prefix, suffix) => e.complete({ prefix, suffix, minConfidence: 0 })],
     [`complete, gate ${gate}`, (e, prefix, suffix) => e.complete({ prefix, suffix, minConfidence: gate })],

@@ -257,11 +257,7 @@ class Transformer(nn.Module):
         cos, sin = self.rope_cos[:T], self.rope_sin[:T]
         mask = self.causal_mask[:T, :T] if self.cfg.causal else None
         *first, last = self.blocks
-        ks, vs = [], []
-        for block in first:
-            x, k, v = block.forward_kv(x, cos, sin, mask)
-            ks.append(k)
-            vs.append(v)
+        x, ks, vs = self._blocks_kv(first, x, cos, sin, mask)
         x, k, v = last.forward_rows(x, cos, sin, mask, positions)
         return self._head_rows(x), torch.stack(ks + [k]), torch.stack(vs + [v])
 
@@ -273,19 +269,20 @@ class Transformer(nn.Module):
         x = self.embed(canvas_ids)
         cos = self.rope_cos[canvas_positions].unsqueeze(1)  # (B, 1, C, D/2)
         sin = self.rope_sin[canvas_positions].unsqueeze(1)
-        x, keys, values = self._blocks_kv(x, cos, sin, None, ctx_keys, ctx_values)
-        return self._head(x, rows), keys, values
+        x, ks, vs = self._blocks_kv(self.blocks, x, cos, sin, None, ctx_keys, ctx_values)
+        return self._head(x, rows), torch.stack(ks), torch.stack(vs)
 
-    def _blocks_kv(self, x, cos, sin, mask, ctx_keys=None, ctx_values=None):
-        """Every block with forward_kv (against layer i's cached ctx_keys[i]/ctx_values[i] when
-        given) -> x, and each layer's own keys and values stacked (n_layers, B, H, T, D)."""
+    @staticmethod
+    def _blocks_kv(blocks, x, cos, sin, mask, ctx_keys=None, ctx_values=None):
+        """`blocks` in turn with forward_kv (layer i against its cached ctx_keys[i]/ctx_values[i]
+        when given) -> x, and the lists of each layer's own keys and values (B, H, T, D)."""
         ks, vs = [], []
-        for i, block in enumerate(self.blocks):
+        for i, block in enumerate(blocks):
             past = (ctx_keys[i], ctx_values[i]) if ctx_keys is not None else (None, None)
             x, k, v = block.forward_kv(x, cos, sin, mask, *past)
             ks.append(k)
             vs.append(v)
-        return x, torch.stack(ks), torch.stack(vs)
+        return x, ks, vs
 
 
 def build_model(preset: str, vocab_size: int, causal: bool, max_seq_len: int | None = None) -> Transformer:

@@ -16,8 +16,8 @@ import { cachedArInfill, cachedDiffusionInfill, isCachedModel, type CachedLogits
 import {
   CachedOnnxModel, checkTokenizerMatch, ModelLoadError, OnnxModel, readModelMeta, readTokenizerFile, sha256Hex, type ModelMeta,
 } from './model';
-import { endsLine, postprocess, shownConfidences, stopAtLineEnd } from './postprocess';
-import { abortError, arInfill, confidenceOf, diffusionInfill, DEFAULT_THRESHOLD, type LogitsModel, type SamplingProgress } from './sampler';
+import { endsLine, shownCompletion, stopAtLineEnd } from './postprocess';
+import { abortError, arInfill, diffusionInfill, DEFAULT_THRESHOLD, type LogitsModel, type SamplingProgress } from './sampler';
 
 /** A `complete` with a gate stops sampling once, after this many steps, ... */
 export const UNSURE_AFTER_STEPS = 8;
@@ -274,7 +274,7 @@ export class InfillEngine {
       // line and nothing after it, so the text and its confidence are the same, in fewer steps.
       const raw = await this.sample(loaded, { prefix, suffix, mode }, signal,
         { stopAtLine: mode === 'line', minConfidence: gate });
-      const shown = shownOf(loaded.tokenizer, { prefix, suffix, mode }, raw);
+      const shown = shownCompletion((ids) => loaded.tokenizer.decode(ids), { prefix, suffix, mode }, raw);
       // An abandoned completion is reported below the gate, whatever its decided part looks like.
       const confidence = raw.abandoned === undefined ? shown.confidence : Math.min(shown.confidence, raw.abandoned);
       const value = { text: shown.text, tokens: raw.ids.length, steps: raw.steps, confidence };
@@ -371,14 +371,16 @@ export class InfillEngine {
     // of what it decided is, give or take, an upper bound of the whole completion's (exceeded by
     // at most 0.11 on three models' held-out tasks); once it is UNSURE_MARGIN below the caller's
     // gate after UNSURE_AFTER_STEPS steps, the completion would be hidden too.
+    const gated = early.minConfidence > 0;
+    const unsureBelow = early.minConfidence - UNSURE_MARGIN;
     let abandoned: number | undefined;
-    const until = (ids: readonly number[], p: SamplingProgress): boolean => {
-      if (early.minConfidence > 0 && p.steps >= UNSURE_AFTER_STEPS && p.meanConfidence < early.minConfidence - UNSURE_MARGIN) {
+    const until = gated || lineStop ? (ids: readonly number[], p: SamplingProgress): boolean => {
+      if (gated && p.steps >= UNSURE_AFTER_STEPS && p.meanConfidence < unsureBelow) {
         abandoned = p.meanConfidence;
         return true;
       }
       return lineStop?.(ids) ?? false;
-    };
+    } : undefined;
     for (;;) {
       const ctx = gatherContext(tokenizer, req.prefix, req.suffix, meta.maxSeqLen - L, share);
       const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery, until };
@@ -392,10 +394,11 @@ export class InfillEngine {
       // a single-line request already has its whole line: postprocessing keeps only that line, so a
       // longer canvas would cost 2-3x the steps for text that is thrown away.
       const lineDone = req.mode === 'line' && stopAtLineEnd(text) !== text;
+      const mayGrow = abandoned === undefined && r.filled && req.canvasLength === undefined && L * 2 <= cap && !lineDone;
       // Nor for a suggestion that would be hidden as unsure (CompletionRequest.minConfidence),
       // with the margin: near the gate a longer canvas can end a middle with more confidence.
-      const unsure = early.minConfidence > 0 && shownOf(tokenizer, req, { ...r, text }).confidence < early.minConfidence - UNSURE_MARGIN;
-      if (abandoned === undefined && r.filled && req.canvasLength === undefined && L * 2 <= cap && !lineDone && !unsure) {
+      const unsure = () => gated && shownCompletion((ids) => tokenizer.decode(ids), req, { ...r, text }).confidence < unsureBelow;
+      if (mayGrow && !unsure()) {
         L *= 2;
         continue;
       }
@@ -404,10 +407,3 @@ export class InfillEngine {
   }
 }
 
-/** What the editor shows of a sampled completion, and the mean confidence of the ids behind it. */
-function shownOf(tokenizer: Tokenizer, req: { prefix: string; suffix: string; mode: CompletionMode },
-  raw: { text: string; ids: readonly number[]; confidences: readonly number[] }): { text: string; confidence: number } {
-  const text = postprocess(raw.text, req);
-  const shown = shownConfidences((ids) => tokenizer.decode(ids), raw.ids, raw.confidences, raw.text, text);
-  return { text, confidence: confidenceOf(shown).mean };
-}

@@ -8,7 +8,7 @@ export { diffusionInfill, arInfill, pickRow, forbiddenMask, confidenceOf, abortE
 export type { LogitsModel, SamplerIds, DiffusionResult, ARResult, SamplingProgress } from './sampler';
 export { gatherContext, chooseMode, splitLines, cursorLine, DEFAULT_PREFIX_SHARE } from './context';
 export type { CompletionMode, GatheredContext, Encoder } from './context';
-export { postprocess, stopAtPad, stopAtLineEnd, endsLine, stopAtBlockEnd, dropSuffixOverlap, balanceBrackets, trimTrailing, shownConfidences } from './postprocess';
+export { postprocess, stopAtPad, stopAtLineEnd, endsLine, stopAtBlockEnd, dropSuffixOverlap, balanceBrackets, trimTrailing, shownConfidences, shownCompletion } from './postprocess';
 export type { PostprocessContext } from './postprocess';
 export { CompletionCache } from './cache';
 export { cachedDiffusionInfill, cachedArInfill, isCachedModel, dropColumns, appendColumns } from './cached';

@@ -184,7 +184,7 @@ async function openSession(path: string, inputs: string[], outputs: string[], op
       // cached graphs) on a laptop's few cores, the idle one's spinning took the cores from the
       // busy one (a 16-step completion of tiny at 512: 106 ms, 75 ms without spinning at all), and
       // an editor should not burn cores between keystrokes. So: spin within a run, stop when it
-      // returns (the same completion: 53-58 ms; docs/engine.md "No spinning between runs").
+      // returns (the same completion: 52-58 ms; docs/engine.md "Spinning within a run, not between runs").
       extra: { session: { intra_op: { allow_spinning: '1' }, force_spinning_stop: '1' } },
     });
   } catch (err) {

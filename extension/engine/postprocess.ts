@@ -12,6 +12,7 @@
 // No tree-sitter: indentation and brackets work for every language, including the many with no
 // grammar (platform-facts.md), and cost microseconds.
 import { cursorLine, type CompletionMode } from './context';
+import { confidenceOf } from './sampler';
 
 export interface PostprocessContext {
   prefix: string;
@@ -243,4 +244,11 @@ export function shownConfidences(decode: (ids: number[]) => string, ids: readonl
     from = to;
   }
   return kept.length ? kept : [...confidences];
+}
+
+/** What the editor shows of a sampled completion, and the mean confidence of the ids behind it. */
+export function shownCompletion(decode: (ids: number[]) => string, ctx: PostprocessContext,
+  raw: { text: string; ids: readonly number[]; confidences: readonly number[] }): { text: string; confidence: number } {
+  const text = postprocess(raw.text, ctx);
+  return { text, confidence: confidenceOf(shownConfidences(decode, raw.ids, raw.confidences, raw.text, text)).mean };
 }

@@ -264,11 +264,8 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
     const stop = firstStop();
     if (stop >= 0 && decided.slice(0, stop).every(Boolean)) break;
     if (options.until) {
-      const gap = decided.indexOf(false);
-      let sum = 0;
-      let n = 0;
-      for (let i = 0; i < L; i++) if (decided[i]) { sum += confs[i]; n++; }
-      if (options.until(canvas.slice(0, gap), { steps, meanConfidence: sum / n })) break;
+      const meanConfidence = confidenceOf(confs.filter((_, i) => decided[i])).mean;
+      if (options.until(canvas.slice(0, decided.indexOf(false)), { steps, meanConfidence })) break;
     }
   }
   const stop = firstStop();
@@ -320,7 +317,7 @@ export async function greedyDecode(maxNew: number, V: number, options: AROptions
     ids.push(tok);
     confidences.push(conf);
     last = tok;
-    if (options.until?.(ids, { steps, meanConfidence: confidences.reduce((a, b) => a + b, 0) / confidences.length })) {
+    if (options.until?.(ids, { steps, meanConfidence: confidenceOf(confidences).mean })) {
       return { ids, confidences, filled: false, steps };
     }
   }

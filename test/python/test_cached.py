@@ -31,7 +31,8 @@ def test_context_graph_with_all_positions_is_the_full_model(causal):
         # the last block runs only the asked rows: any rows, in any order, per batch row
         rows = torch.tensor([[13, 2, 19], [0, 7, 7]])
         some, k2, v2 = m.context_forward(x, rows)
-        _, every_k, every_v = m._blocks_kv(m.embed(x), m.rope_cos[:20], m.rope_sin[:20], m.causal_mask[:20, :20] if causal else None)
+        _, every_k, every_v = m._blocks_kv(m.blocks, m.embed(x), m.rope_cos[:20], m.rope_sin[:20], m.causal_mask[:20, :20] if causal else None)
+        every_k, every_v = torch.stack(every_k), torch.stack(every_v)
     assert torch.allclose(full, logits, atol=1e-5)
     assert k.shape == (2, 2, 4, 20, 32) and v.shape == k.shape
     assert torch.allclose(some, torch.stack([full[b, rows[b]] for b in range(2)]), atol=1e-5)
