@@ -4,16 +4,20 @@ Besides model.onnx the export writes two graphs of the same weights (and the ste
 int8 weights, trainer/quantize.py), for the engine's fast path (Fast-dLLM's dual cache, Wu et al.
 2025; dKV-Cache, Ma et al. 2025):
 
-- model.context.onnx: `input_ids` int64 [b, s], `positions` int64 [b, p] -> `logits` float32
-  [b, p, vocab] (rows at `positions` only), `keys`, `values` float32 [n_layers, b, heads, s, head_dim]
-  (rotary applied). With positions = 0..s-1 it is model.onnx.
+- model.context.onnx: `input_ids` int64 [b, s], `positions` int64 [b, p], `forbid` float32 [vocab]
+  -> `logits` float32 [b, p, vocab] (rows at `positions` only), `keys`, `values` float32
+  [n_layers, b, heads, s, head_dim] (rotary applied), and the sampler's choice at those rows,
+  `pred` int32 [b, p] and `conf` float32 [b, p] (`pick_in_graph`: the first step of a completion
+  without 16 x 8k logits scored in JavaScript). With positions = 0..s-1 it is model.onnx.
 - model.step.onnx: `canvas_ids` int64 [b, c], `canvas_positions` int64 [b, c] (absolute positions),
   `rows` int64 [b, r] (canvas indices whose logits are wanted: the still-masked ones), `forbid`
-  float32 [vocab] (0, or -inf for the ids the sampler never picks), then one input per layer i,
-  `ctx_keys_i` and then `ctx_values_i` float32 [b, heads, t, head_dim] (`step_kv_inputs`) ->
-  `logits` [b, r, vocab], `keys`, `values` [n_layers, b, heads, c, head_dim] (the canvas's own, for
-  an AR cache to append), and the sampler's choice per row, `pred` int32 [b, r] and `conf` float32
-  [b, r] (`pick_in_graph`). The canvas attends to the context K/V and to itself, unmasked.
+  float32 [vocab] (0, or -inf for the ids the sampler never picks), `ctx_mask` float32 [t] (added
+  to the scores of the context columns: 0, or -inf for a column not to attend, so that a context
+  pass's K/V serve whole, the canvas columns masked, instead of copied without them), then one
+  input per layer i, `ctx_keys_i` and then `ctx_values_i` float32 [b, heads, t, head_dim]
+  (`step_kv_inputs`) -> `logits` [b, r, vocab], `keys`, `values` [n_layers, b, heads, c, head_dim]
+  (the canvas's own, for an AR cache to append), and `pred`, `conf` [b, r] as above. The canvas
+  attends to the (unmasked) context K/V and to itself.
 
 `cached_diffusion_infill` is the reference of the engine's fast sampler, in PyTorch.
 """
@@ -32,8 +36,9 @@ class _Context(nn.Module):
         super().__init__()
         self.m = m
 
-    def forward(self, input_ids, positions):
-        return self.m.context_forward(input_ids, positions)
+    def forward(self, input_ids, positions, forbid):
+        logits, keys, values = self.m.context_forward(input_ids, positions)
+        return (logits, keys, values) + pick_in_graph(logits, forbid)
 
 
 class _Step(nn.Module):
@@ -41,9 +46,9 @@ class _Step(nn.Module):
         super().__init__()
         self.m = m
 
-    def forward(self, canvas_ids, canvas_positions, rows, forbid, *ctx_kv):
+    def forward(self, canvas_ids, canvas_positions, rows, forbid, ctx_mask, *ctx_kv):
         n = len(ctx_kv) // 2  # ctx_keys_0..n-1, then ctx_values_0..n-1: one input per layer
-        logits, keys, values = self.m.step_forward(canvas_ids, canvas_positions, ctx_kv[:n], ctx_kv[n:], rows)
+        logits, keys, values = self.m.step_forward(canvas_ids, canvas_positions, ctx_kv[:n], ctx_kv[n:], rows, ctx_mask)
         return (logits, keys, values) + pick_in_graph(logits, forbid)
 
 
@@ -66,10 +71,13 @@ def context_onnx_bytes(model: Transformer) -> bytes:
     s = min(8, cfg.max_seq_len)
     x = torch.randint(6, cfg.vocab_size, (2, s), dtype=torch.long)
     pos = torch.tensor([[1, 2, 3], [2, 3, 4]], dtype=torch.long)
+    forbid = torch.zeros(cfg.vocab_size)
     kv = {1: "batch", 3: "seq"}
-    return trace_onnx(_Context(model), (x, pos), ["input_ids", "positions"], ["logits", "keys", "values"],
-                   {"input_ids": {0: "batch", 1: "seq"}, "positions": {0: "batch", 1: "rows"},
-                    "logits": {0: "batch", 1: "rows"}, "keys": kv, "values": kv})
+    per_row = {0: "batch", 1: "rows"}
+    return trace_onnx(_Context(model), (x, pos, forbid), ["input_ids", "positions", "forbid"],
+                      ["logits", "keys", "values", "pred", "conf"],
+                      {"input_ids": {0: "batch", 1: "seq"}, "positions": per_row,
+                       "logits": per_row, "keys": kv, "values": kv, "pred": per_row, "conf": per_row})
 
 
 def step_onnx_bytes(model: Transformer) -> bytes:
@@ -82,15 +90,17 @@ def step_onnx_bytes(model: Transformer) -> bytes:
     rows = torch.tensor([[0, 2], [1, 2]], dtype=torch.long)
     forbid = torch.zeros(cfg.vocab_size)
     forbid[2:6] = float("-inf")
+    ctx_mask = torch.zeros(t)
+    ctx_mask[1] = float("-inf")
     per_layer = step_kv_inputs(cfg.n_layers)
     ctx = {0: "batch", 2: "ctx"}
     out = {1: "batch", 3: "canvas"}
     per_row = {0: "batch", 1: "rows"}
-    return trace_onnx(_Step(model), (ids, pos, rows, forbid) + kv,
-                      ["canvas_ids", "canvas_positions", "rows", "forbid"] + per_layer,
+    return trace_onnx(_Step(model), (ids, pos, rows, forbid, ctx_mask) + kv,
+                      ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask"] + per_layer,
                       ["logits", "keys", "values", "pred", "conf"],
                       {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
-                       **{name: ctx for name in per_layer}, "rows": per_row,
+                       "ctx_mask": {0: "ctx"}, **{name: ctx for name in per_layer}, "rows": per_row,
                        "logits": per_row, "keys": out, "values": out, "pred": per_row, "conf": per_row})
 
 
@@ -100,9 +110,12 @@ def step_kv_inputs(n_layers: int) -> list:
     return [f"ctx_keys_{i}" for i in range(n_layers)] + [f"ctx_values_{i}" for i in range(n_layers)]
 
 
-def split_context(keys: torch.Tensor, start: int, length: int) -> torch.Tensor:
-    """Drops the canvas columns [start, start+length) from (n_layers, B, H, T, D)."""
-    return torch.cat([keys[:, :, :, :start], keys[:, :, :, start + length:]], dim=3)
+def canvas_mask(total: int, start: int, length: int) -> torch.Tensor:
+    """The step graph's ctx_mask for a context pass's K/V over `total` positions: the canvas
+    columns [start, start + length) -inf (they saw masks; the step computes the canvas afresh)."""
+    mask = torch.zeros(total)
+    mask[start:start + length] = float("-inf")
+    return mask
 
 
 @torch.no_grad()
@@ -121,11 +134,11 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
     def masked_logits(x, step, masked):
         ids = torch.tensor([x], dtype=torch.long)
         if not context or (refresh_every and step % refresh_every == 0):
-            logits, k, v = model.context_forward(ids, pos)
-            context["k"], context["v"] = split_context(k, c0, L), split_context(v, c0, L)
+            logits, context["k"], context["v"] = model.context_forward(ids, pos)
+            context["mask"] = canvas_mask(len(x), c0, L)
             return logits[0].float().numpy()[masked]
         logits, _, _ = model.step_forward(ids[:, c0:c0 + L], pos, context["k"], context["v"],
-                                          torch.from_numpy(masked).unsqueeze(0))
+                                          torch.from_numpy(masked).unsqueeze(0), context["mask"])
         return logits[0].float().numpy()  # the rows of `masked`, in order
 
     return unmask(prefix, suffix, L, np.float32(threshold), max_steps, masked_logits)

@@ -13,6 +13,7 @@ ONNX: `model.exporting = True` switches attention to plain matmul + softmax (tor
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 
 import torch
@@ -64,20 +65,49 @@ class RMSNorm(nn.Module):
 
 
 def rotary_tables(head_dim: int, max_seq_len: int, base: float):
-    """cos, sin tables, each (max_seq_len, head_dim // 2), for the half-split rotary form."""
+    """cos, sin tables, each (max_seq_len, head_dim), for the half-split rotary form as
+    apply_rotary uses them: cos over both halves, sin negated over the first half."""
     inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
     angles = torch.outer(torch.arange(max_seq_len, dtype=torch.float32), inv_freq)
-    return angles.cos(), angles.sin()
+    cos, sin = angles.cos(), angles.sin()
+    return torch.cat([cos, cos], dim=-1), torch.cat([-sin, sin], dim=-1)
 
 
 def apply_rotary(x, cos, sin, half: int):
-    """Rotate pairs (x1_i, x2_i) of the two halves of each head by angle pos * freq_i.
+    """Rotate pairs (x1_i, x2_i) of the two halves of each head by angle pos * freq_i:
+    x * cos + swap_halves(x) * sin = (x1 cos - x2 sin, x2 cos + x1 sin), the same products and
+    sums bit for bit as rotating each half apart, in 6 ONNX nodes instead of 10 (per-node overhead
+    is a large part of a canvas step on a CPU).
 
-    x: (B, H, T, D); cos, sin: (T, D/2); half = D / 2 as a Python int (from the config, not from
-    x.shape: a traced shape becomes Shape/Gather/Div nodes in the ONNX graphs, and per-node overhead
-    is a large part of a canvas step). Real arithmetic only (ONNX-friendly)."""
-    x1, x2 = x[..., :half], x[..., half:]
-    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).type_as(x)
+    x: (B, H, T, D); cos, sin: (T, D) from rotary_tables; half = D / 2 as a Python int (from the
+    config, not from x.shape: a traced shape becomes Shape/Gather/Div nodes in the ONNX graphs)."""
+    swapped = torch.cat([x[..., half:], x[..., :half]], dim=-1)
+    return (x * cos + swapped * sin).type_as(x)
+
+
+class _ReshapeTail(torch.autograd.Function):
+    """x.reshape(x.shape[:keep] + tail), exported as a single ONNX Reshape to the constant shape
+    [0] * keep + [-1] + tail[1:] (0 copies that dimension, -1 is what is left: tail[0]; torch's
+    exporter cannot infer a shape with zeros and no -1). Traced, `x.shape` of a dynamic axis
+    becomes a Shape/Gather/Unsqueeze/Concat chain, six to eight nodes a call, three calls a layer."""
+
+    @staticmethod
+    def forward(ctx, x, keep: int, tail: tuple):
+        return x.reshape(*x.shape[:keep], *tail)
+
+    @staticmethod
+    def symbolic(g, x, keep: int, tail: tuple):
+        with warnings.catch_warnings():  # torch 1.13 flags g.op on a bare graph as deprecated; 2.x is fine
+            warnings.simplefilter("ignore", FutureWarning)
+            shape = g.op("Constant", value_t=torch.tensor([0] * keep + [-1] + list(tail[1:]), dtype=torch.int64))
+            return g.op("Reshape", x, shape)
+
+
+def reshape_tail(x, keep: int, *tail: int):
+    """x.reshape(*x.shape[:keep], *tail); one node in an ONNX graph (_ReshapeTail)."""
+    if torch.onnx.is_in_onnx_export():
+        return _ReshapeTail.apply(x, keep, tail)
+    return x.reshape(*x.shape[:keep], *tail)
 
 
 class Attention(nn.Module):
@@ -94,11 +124,14 @@ class Attention(nn.Module):
 
     def _qkv(self, x, cos, sin):
         """(B, T, C) -> the rotated queries and keys and the values, each (B, H, T, D)."""
-        B, T, _ = x.shape
-        q, k, v = self.qkv(x).split(self.d_model, dim=2)  # 3 x (B, T, C); a constant split for ONNX
-        q, k, v = (t.reshape(B, T, self.n_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
-        half = self.head_dim // 2
-        return apply_rotary(q, cos, sin, half), apply_rotary(k, cos, sin, half), v
+        H, D = self.n_heads, self.head_dim
+        qkv = reshape_tail(self.qkv(x), 2, 3 * H, D).transpose(1, 2)  # (B, 3H, T, D)
+        qk, v = qkv.split([2 * H, H], dim=1)  # queries and keys rotate together
+        q, k = apply_rotary(qk, cos, sin, D // 2).split(H, dim=1)
+        return q, k, v
+
+    def _merge_heads(self, y):  # (B, H, T, D) -> (B, T, C)
+        return reshape_tail(y.transpose(1, 2), 2, self.d_model)
 
     def _matmul_attention(self, q, k, v, mask):
         """Plain matmul/softmax attention (what ONNX export traces); mask additive or None."""
@@ -108,21 +141,22 @@ class Attention(nn.Module):
         return torch.softmax(att.float(), dim=-1).type_as(v) @ v  # (B, H, T, D)
 
     def forward(self, x, cos, sin, causal_mask, exporting: bool):  # (B, T, C) -> (B, T, C)
-        B, T, C = x.shape
         q, k, v = self._qkv(x, cos, sin)
         if HAS_SDPA and not exporting:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)  # fused when possible
         else:
             y = self._matmul_attention(q, k, v, causal_mask if self.causal else None)
-        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+        return self.proj(self._merge_heads(y))
 
-    def forward_kv(self, x, cos, sin, mask, past_k=None, past_v=None):
+    def forward_kv(self, x, cos, sin, mask, past_k=None, past_v=None, past_mask=None, past_len=None):
         """Plain matmul attention that also returns this call's rotated keys and values (B, H, T, D).
 
-        With past_k/past_v (B, H, S, D) the queries attend to past ++ fresh keys, unmasked (a
-        diffusion canvas attends to the cached context and to itself; an AR step is one token).
-        cos, sin: (T, D/2) or (B, 1, T, D/2) for per-row positions."""
-        B, T, C = x.shape
+        With past_k/past_v (B, H, S, D) the queries attend to past ++ fresh keys (a diffusion canvas
+        attends to the cached context and to itself; an AR step is one token), the past columns
+        under the additive past_mask (S,) if given (0, or -inf at a column not to attend: the
+        canvas columns of a context pass, left in place so that its K/V need no copy). past_len is
+        S, traced once per graph by the caller (each layer's own past_k.shape would add three
+        nodes a layer). cos, sin: (T, D) or (B, 1, T, D) for per-row positions."""
         q, k, v = self._qkv(x, cos, sin)
         if past_k is None:
             y = self._matmul_attention(q, k, v, mask)
@@ -130,17 +164,18 @@ class Attention(nn.Module):
             # softmax over [past ++ fresh] scores, then the two value sums: the same attention as
             # cat([past_k, k]) but without copying the cached K/V (a step's largest cost on a CPU)
             scale = 1.0 / math.sqrt(self.head_dim)
-            att = torch.cat([q @ past_k.transpose(-2, -1), q @ k.transpose(-2, -1)], dim=-1) * scale
+            past = q @ past_k.transpose(-2, -1)
+            if past_mask is not None:
+                past = past + past_mask
+            att = torch.cat([past, q @ k.transpose(-2, -1)], dim=-1) * scale
             p = torch.softmax(att.float(), dim=-1).type_as(v)
-            S = past_k.shape[2]
+            S = past_k.shape[2] if past_len is None else past_len
             y = p[..., :S] @ past_v + p[..., S:] @ v
-        return self.proj(y.transpose(1, 2).reshape(B, T, C)), k, v
+        return self.proj(self._merge_heads(y)), k, v
 
     def forward_rows(self, x, cos, sin, mask, positions):
         """Attention of the rows `positions` (B, P) over all T rows (plain matmul, as forward_kv)
         -> (B, P, C), and every row's rotated keys and values (B, H, T, D)."""
-        B, T, C = x.shape
-        P = positions.shape[1]
         q, k, v = self._qkv(x, cos, sin)
         index = positions[:, None, :, None].expand(-1, self.n_heads, -1, self.head_dim)
         q = torch.gather(q, 2, index)  # (B, H, P, D)
@@ -148,7 +183,7 @@ class Attention(nn.Module):
         if mask is not None:  # a causal mask's rows at those positions: (B, 1, P, T)
             rows_mask = mask[positions].unsqueeze(1)
         y = self._matmul_attention(q, k, v, rows_mask)
-        return self.proj(y.transpose(1, 2).reshape(B, P, C)), k, v
+        return self.proj(self._merge_heads(y)), k, v
 
 
 def gather_rows(x, positions):  # (B, T, C), (B, P) -> (B, P, C)
@@ -160,11 +195,12 @@ class SwiGLU(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        self.d_ff = cfg.d_ff
         self.gate_up = nn.Linear(cfg.d_model, 2 * cfg.d_ff, bias=False)
         self.down = nn.Linear(cfg.d_ff, cfg.d_model, bias=False)
 
     def forward(self, x):  # (B, T, C) -> (B, T, C)
-        gate, up = self.gate_up(x).chunk(2, dim=-1)  # 2 x (B, T, d_ff)
+        gate, up = self.gate_up(x).split(self.d_ff, dim=-1)  # 2 x (B, T, d_ff); constant for ONNX
         return self.down(F.silu(gate) * up)
 
 
@@ -180,8 +216,8 @@ class Block(nn.Module):
         x = x + self.attn(self.norm1(x), cos, sin, causal_mask, exporting)
         return x + self.mlp(self.norm2(x))
 
-    def forward_kv(self, x, cos, sin, mask, past_k=None, past_v=None):  # -> x, k, v
-        h, k, v = self.attn.forward_kv(self.norm1(x), cos, sin, mask, past_k, past_v)
+    def forward_kv(self, x, cos, sin, mask, past_k=None, past_v=None, past_mask=None, past_len=None):  # -> x, k, v
+        h, k, v = self.attn.forward_kv(self.norm1(x), cos, sin, mask, past_k, past_v, past_mask, past_len)
         x = x + h
         return x + self.mlp(self.norm2(x)), k, v
 
@@ -203,7 +239,7 @@ class Transformer(nn.Module):
         self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layers)])
         self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         cos, sin = rotary_tables(cfg.d_model // cfg.n_heads, cfg.max_seq_len, cfg.rope_base)
-        self.register_buffer("rope_cos", cos, persistent=False)  # (max_seq_len, head_dim/2)
+        self.register_buffer("rope_cos", cos, persistent=False)  # (max_seq_len, head_dim)
         self.register_buffer("rope_sin", sin, persistent=False)
         # additive float mask, not bool: gloo (CPU DDP) cannot broadcast bool buffers
         mask = torch.full((cfg.max_seq_len, cfg.max_seq_len), float("-inf")).triu(1)
@@ -227,7 +263,7 @@ class Transformer(nn.Module):
         if not self.exporting:
             assert T <= self.cfg.max_seq_len, f"sequence length {T} > max_seq_len {self.cfg.max_seq_len}"
         x = self.embed(input_ids)  # (B, T, C)
-        cos, sin = self.rope_cos[:T], self.rope_sin[:T]  # (T, D/2)
+        cos, sin = self.rope_cos[:T], self.rope_sin[:T]  # (T, D)
         causal_mask = self.causal_mask[:T, :T]  # (T, T)
         for block in self.blocks:
             x = block(x, cos, sin, causal_mask, self.exporting)
@@ -261,25 +297,27 @@ class Transformer(nn.Module):
         x, k, v = last.forward_rows(x, cos, sin, mask, positions)
         return self._head_rows(x), torch.stack(ks + [k]), torch.stack(vs + [v])
 
-    def step_forward(self, canvas_ids, canvas_positions, ctx_keys, ctx_values, rows):
+    def step_forward(self, canvas_ids, canvas_positions, ctx_keys, ctx_values, rows, ctx_mask=None):
         """Only the canvas rows through the network: canvas ids (B, C) at absolute positions (B, C)
-        attend to cached context keys/values (n_layers, B, H, S, D) and to the canvas's own fresh
-        ones, without a mask. -> logits at canvas rows `rows` (B, R) only (B, R, V) (the sampler
-        needs the still-masked ones), the canvas's keys and values (n_layers, B, H, C, D)."""
+        attend to cached context keys/values (n_layers, B, H, S, D), under the additive ctx_mask
+        (S,) if given, and to the canvas's own fresh ones. -> logits at canvas rows `rows` (B, R)
+        only (B, R, V) (the sampler needs the still-masked ones), the canvas's keys and values
+        (n_layers, B, H, C, D)."""
         x = self.embed(canvas_ids)
-        cos = self.rope_cos[canvas_positions].unsqueeze(1)  # (B, 1, C, D/2)
+        cos = self.rope_cos[canvas_positions].unsqueeze(1)  # (B, 1, C, D)
         sin = self.rope_sin[canvas_positions].unsqueeze(1)
-        x, ks, vs = self._blocks_kv(self.blocks, x, cos, sin, None, ctx_keys, ctx_values)
+        x, ks, vs = self._blocks_kv(self.blocks, x, cos, sin, None, ctx_keys, ctx_values, ctx_mask)
         return self._head(x, rows), torch.stack(ks), torch.stack(vs)
 
     @staticmethod
-    def _blocks_kv(blocks, x, cos, sin, mask, ctx_keys=None, ctx_values=None):
+    def _blocks_kv(blocks, x, cos, sin, mask, ctx_keys=None, ctx_values=None, ctx_mask=None):
         """`blocks` in turn with forward_kv (layer i against its cached ctx_keys[i]/ctx_values[i]
         when given) -> x, and the lists of each layer's own keys and values (B, H, T, D)."""
         ks, vs = [], []
+        ctx_len = ctx_keys[0].shape[2] if ctx_keys is not None else None
         for i, block in enumerate(blocks):
             past = (ctx_keys[i], ctx_values[i]) if ctx_keys is not None else (None, None)
-            x, k, v = block.forward_kv(x, cos, sin, mask, *past)
+            x, k, v = block.forward_kv(x, cos, sin, mask, *past, ctx_mask, ctx_len)
             ks.append(k)
             vs.append(v)
         return x, ks, vs

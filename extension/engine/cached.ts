@@ -1,14 +1,14 @@
 // Fast infill (docs/engine.md "Fast decoding"): the contract's samplers over the cached graphs of
 // model.json `graphs.context` / `graphs.step` (trainer/cached.py), Fast-dLLM's dual cache.
 //   - diffusion: one context pass over prefix ++ [MASK]*L ++ suffix gives the first step's canvas
-//     logits (exactly the full model's) and every layer's K/V; the prefix and suffix columns are
-//     kept, and each later step runs only the canvas (L rows) against them. The approximation: the
+//     picks (from the full model's logits) and every layer's K/V; each later step runs only the
+//     canvas (L rows) against the prefix and suffix columns (the canvas ones masked). The approximation: the
 //     cached prefix/suffix K/V do not see the canvas decisions (they saw masks); `refreshEvery`
 //     re-runs the context pass every N steps (1 = exact, the naive sampler with fewer logits).
 //   - AR: a KV cache: the prompt pass, then one token a step appended to the cache (exact).
 // The unmasking loop itself is sampler.ts's `unmask`, so tie-breaks and stops are the contract's.
 import {
-  arPrompt, DEFAULT_SPECIAL_IDS, greedyDecode, scoreRows, unmask,
+  arPrompt, DEFAULT_SPECIAL_IDS, greedyDecode, unmask,
   type ARResult, type AROptions, type DiffusionOptions, type DiffusionResult, type LogitsModel, type MaskedScores,
 } from './sampler';
 
@@ -25,21 +25,30 @@ export interface CachedOutput {
   values: KV;
 }
 
+/** A context pass's pick at the rows asked for (MaskedScores in `positions` order) and its K/V. */
+export interface CachedScores extends MaskedScores {
+  keys: KV;
+  values: KV;
+}
+
 /** A model with the cached graphs; `forward` is the full model (the context graph at every row). */
 export interface CachedLogitsModel extends LogitsModel {
   readonly cachedGraphs: true;
   /** ids [1, seq] -> logits at `positions` [1, p], K/V for all seq positions. */
   context(ids: BigInt64Array, seq: number, positions: BigInt64Array): Promise<CachedOutput>;
   /**
-   * canvas ids at absolute positions [1, c] against context K/V -> logits of the canvas rows `rows`
-   * (indices into the canvas; default all) and the canvas's own K/V.
+   * `context`, but the graph picks at `positions` (trainer/cached.py `pick_in_graph`): each row's
+   * argmax and its softmax probability, `forbid` (0 or -inf per id) added to the logits first.
    */
-  step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows?: BigInt64Array): Promise<CachedOutput>;
+  contextScores(ids: BigInt64Array, seq: number, positions: BigInt64Array, forbid: Float32Array): Promise<CachedScores>;
   /**
-   * `step`, but the graph picks (trainer/cached.py `pick_in_graph`): each row's argmax and its
-   * softmax probability, `forbid` (0 or -inf per id) added to the logits first.
+   * canvas ids at absolute positions [1, c] against context K/V (their columns under `ctxMask`:
+   * 0, or -inf for a column not to attend) -> logits of the canvas rows `rows` (indices into the
+   * canvas; default all) and the canvas's own K/V.
    */
-  stepScores(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array,
+  step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array, rows?: BigInt64Array): Promise<CachedOutput>;
+  /** `step`, but the graph picks, as in `contextScores`. */
+  stepScores(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array, rows: BigInt64Array,
     forbid: Float32Array): Promise<MaskedScores>;
 }
 
@@ -47,19 +56,16 @@ export function isCachedModel(m: LogitsModel): m is CachedLogitsModel {
   return (m as Partial<CachedLogitsModel>).cachedGraphs === true;
 }
 
-/** Drops the columns [start, start + n) of axis 3 (the canvas, from a context pass's K/V). */
-export function dropColumns(kv: KV, start: number, n: number): KV {
-  const [l, b, h, t, d] = kv.dims;
-  const outer = l * b * h;
-  const keep = t - n;
-  const out = new Float32Array(outer * keep * d);
-  for (let o = 0; o < outer; o++) {
-    const src = o * t * d;
-    const dst = o * keep * d;
-    out.set(kv.data.subarray(src, src + start * d), dst);
-    out.set(kv.data.subarray(src + (start + n) * d, src + t * d), dst + start * d);
-  }
-  return { data: out, dims: [l, b, h, keep, d] };
+/**
+ * The step graph's ctx_mask for a context pass's K/V over `total` positions: -inf at the canvas
+ * columns [start, start + n) (they saw masks; each step computes the canvas afresh), 0 elsewhere.
+ * The K/V are passed whole: copying them without those columns cost ~1 ms (tiny) to ~4 ms (small)
+ * at 512 positions.
+ */
+export function canvasMask(total: number, start: number, n: number): Float32Array {
+  const mask = new Float32Array(total);
+  mask.fill(-Infinity, start, start + n);
+  return mask;
 }
 
 /** Appends `more`'s columns after `kv`'s along axis 3 (an AR cache growing by a token). */
@@ -90,23 +96,25 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
   const positions = new BigInt64Array(L);
   for (let i = 0; i < L; i++) positions[i] = BigInt(c0 + i);
   const refresh = Math.max(0, Math.floor(options.refreshEvery ?? 0));
-  let keys: KV | undefined;
-  let values: KV | undefined;
+  let context: CachedScores | undefined;
+  const mask = canvasMask(T, c0, L);
   let forbid: Float32Array | undefined;
   return unmask(prefix, suffix, canvasLen, V, options, async (x, step, masked, forbidden) => {
-    if (!keys || !values || (refresh > 0 && step % refresh === 0)) {
-      // The context pass's logits are the full model's: scored here as the naive sampler scores
-      // them, so that step 1 (and a one-step canvas) is exactly the naive sampler's.
-      const out = await model.context(x, T, positions);
-      if (out.logits.length !== L * V) throw new Error(`the model gave ${out.logits.length} logits for ${L} canvas positions x ${V} ids`);
-      keys = dropColumns(out.keys, c0, L);
-      values = dropColumns(out.values, c0, L);
-      return scoreRows(out.logits, masked, (i) => i, V, forbidden);
-    }
-    // Only the still-masked positions (the vocabulary projection is most of a step), and the graph
-    // picks: the float32 softmax of 8k ids a row in JavaScript cost more than the step itself.
+    // The graphs pick (argmax and its probability, trainer/cached.py `pick_in_graph`): the float32
+    // softmax of 8k ids a row in JavaScript cost more than a step of tiny.
     forbid ??= Float32Array.from(forbidden, (f) => (f ? -Infinity : 0));
-    const scores = await model.stepScores(x.slice(c0, c0 + L), positions, keys, values, BigInt64Array.from(masked, BigInt), forbid);
+    let scores: MaskedScores;
+    if (!context || (refresh > 0 && step % refresh === 0)) {
+      // the context pass: its canvas rows are the full model's, so step 1 (and a one-step canvas)
+      // is the naive sampler's
+      context = await model.contextScores(x, T, positions, forbid);
+      if (context.pred.length !== L) throw new Error(`the model scored ${context.pred.length} of ${L} canvas positions`);
+      const rows = context;
+      scores = { pred: Int32Array.from(masked, (i) => rows.pred[i]), conf: Float32Array.from(masked, (i) => rows.conf[i]) };
+    } else {
+      // Only the still-masked positions (the vocabulary projection is most of a step).
+      scores = await model.stepScores(x.slice(c0, c0 + L), positions, context.keys, context.values, mask, BigInt64Array.from(masked, BigInt), forbid);
+    }
     if (scores.pred.length !== masked.length || scores.conf.length !== masked.length) {
       throw new Error(`the model scored ${scores.pred.length} of ${masked.length} canvas positions`);
     }
@@ -129,7 +137,7 @@ export async function cachedArInfill(model: CachedLogitsModel, prefix: readonly 
       keys = out.keys;
       values = out.values;
     } else {
-      out = await model.step(BigInt64Array.of(BigInt(last)), BigInt64Array.of(BigInt(T)), keys, values, BigInt64Array.of(0n));
+      out = await model.step(BigInt64Array.of(BigInt(last)), BigInt64Array.of(BigInt(T)), keys, values, new Float32Array(T), BigInt64Array.of(0n));
       keys = appendColumns(keys, out.keys);
       values = appendColumns(values, out.values);
       T++;

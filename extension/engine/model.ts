@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import type { CachedLogitsModel, CachedOutput, KV } from './cached';
+import type { CachedLogitsModel, CachedOutput, CachedScores, KV } from './cached';
 import type { LogitsModel, MaskedScores, SamplerIds } from './sampler';
 
 /** The model.json versions this engine reads (docs/contracts.md). */
@@ -207,25 +207,28 @@ function kvOf(t: { dims: readonly number[]; data: unknown }, what: string, path:
 
 /**
  * The cached graphs (model.json graphs.context + graphs.step, trainer/cached.py) as one model:
- * `context` (ids -> logits at chosen rows + every layer's K/V), `step` (canvas rows against cached
- * K/V), and `forward` = the context graph at every row (the full model, so no model.onnx session).
+ * `context` (ids -> logits and the graph's pick at chosen rows + every layer's K/V), `step` (canvas
+ * rows against cached K/V), and `forward` = the context graph at every row (the full model, so no
+ * model.onnx session).
  */
 export class CachedOnnxModel implements CachedLogitsModel {
   readonly cachedGraphs = true as const;
-  /** `forbid` for `step`, whose pred/conf are not fetched: zeros, made once (the AR cache steps per token). */
+  /** `forbid` where pred/conf are not fetched: zeros, made once (the AR cache steps per token). */
   private readonly noForbid: Float32Array;
+  /** The step's per-layer K/V tensors and mask of the last call: the same for every step of a completion. */
+  private lastContext?: { keys: KV; values: KV; mask: Float32Array; feeds: Record<string, OrtTensor> };
   private constructor(private readonly ctx: OrtSession, private readonly stp: OrtSession, readonly vocabSize: number,
     readonly path: string, readonly stepPath: string) {
     this.noForbid = new Float32Array(vocabSize);
   }
 
   static async open(contextPath: string, stepPath: string, vocabSize: number, options: { threads?: number } = {}): Promise<CachedOnnxModel> {
-    const ctx = await openSession(contextPath, ['input_ids', 'positions'], ['logits', 'keys', 'values'], options);
+    // An export older than the in-graph picks, the per-layer K/V inputs and the context mask fails
+    // here, and the engine serves the plain model with a message to export again.
+    const ctx = await openSession(contextPath, ['input_ids', 'positions', 'forbid'], ['logits', 'keys', 'values', 'pred', 'conf'], options);
     let stp: OrtSession;
     try {
-      // An export older than the per-layer K/V inputs and the in-graph pick fails here, and the
-      // engine serves the plain model with a message to export again.
-      stp = await openSession(stepPath, ['canvas_ids', 'canvas_positions', 'rows', 'forbid', 'ctx_keys_0', 'ctx_values_0'],
+      stp = await openSession(stepPath, ['canvas_ids', 'canvas_positions', 'rows', 'forbid', 'ctx_mask', 'ctx_keys_0', 'ctx_values_0'],
         ['logits', 'keys', 'values', 'pred', 'conf'], options);
     } catch (err) {
       await ctx.release().catch(() => undefined);
@@ -240,54 +243,79 @@ export class CachedOnnxModel implements CachedLogitsModel {
     }
   }
 
-  async context(ids: BigInt64Array, seq: number, positions: BigInt64Array): Promise<CachedOutput> {
+  private checkScores(pred: OrtTensor, conf: OrtTensor, rows: number, path: string): MaskedScores {
+    if (pred.dims.length !== 2 || pred.dims[1] !== rows || conf.dims.length !== 2 || conf.dims[1] !== rows) {
+      throw new ModelLoadError(`${path} gave pred/conf of shape [${pred.dims.join(', ')}] / [${conf.dims.join(', ')}] for ${rows} rows. Export the model again.`);
+    }
+    return { pred: pred.data as Int32Array, conf: conf.data as Float32Array };
+  }
+
+  private contextFeeds(ids: BigInt64Array, seq: number, positions: BigInt64Array, forbid: Float32Array): Record<string, OrtTensor> {
     const { Tensor } = ort();
-    const out = await this.ctx.run({ input_ids: new Tensor('int64', ids, [1, seq]), positions: new Tensor('int64', positions, [1, positions.length]) });
+    if (forbid.length !== this.vocabSize) throw new Error(`forbid has ${forbid.length} ids, the model ${this.vocabSize}`);
+    return { input_ids: new Tensor('int64', ids, [1, seq]), positions: new Tensor('int64', positions, [1, positions.length]), forbid: new Tensor('float32', forbid, [forbid.length]) };
+  }
+
+  async context(ids: BigInt64Array, seq: number, positions: BigInt64Array): Promise<CachedOutput> {
+    const out = await this.ctx.run(this.contextFeeds(ids, seq, positions, this.noForbid), ['logits', 'keys', 'values']);
     this.checkLogits(out.logits.dims, 1, positions.length, this.path);
     return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.path), values: kvOf(out.values, 'values', this.path) };
   }
 
-  /** The step graph's inputs; each layer's cached K/V is a view into the stacked arrays (no slicing copy here or in the graph). */
-  private stepFeeds(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array,
-    forbid: Float32Array): Record<string, OrtTensor> {
+  async contextScores(ids: BigInt64Array, seq: number, positions: BigInt64Array, forbid: Float32Array): Promise<CachedScores> {
+    // pred and conf instead of the logits: 16 x 8k float32 softmax in JavaScript cost ~2.5 ms
+    const out = await this.ctx.run(this.contextFeeds(ids, seq, positions, forbid), ['keys', 'values', 'pred', 'conf']);
+    return { ...this.checkScores(out.pred, out.conf, positions.length, this.path), keys: kvOf(out.keys, 'keys', this.path), values: kvOf(out.values, 'values', this.path) };
+  }
+
+  /**
+   * The step graph's inputs. Each layer's cached K/V is a view into the stacked arrays (no slicing
+   * copy here or in the graph), made into tensors once per context (steps of one completion share it).
+   */
+  private stepFeeds(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array,
+    rows: BigInt64Array, forbid: Float32Array): Record<string, OrtTensor> {
     const { Tensor } = ort();
     const c = canvasIds.length;
     if (forbid.length !== this.vocabSize) throw new Error(`forbid has ${forbid.length} ids, the model ${this.vocabSize}`);
-    const feeds: Record<string, OrtTensor> = {
-      canvas_ids: new Tensor('int64', canvasIds, [1, c]), canvas_positions: new Tensor('int64', positions, [1, c]),
+    const [layers, b, h, t, d] = ctxKeys.dims;
+    if (ctxMask.length !== t) throw new Error(`ctx_mask has ${ctxMask.length} columns, the cached K/V ${t}`);
+    const last = this.lastContext;
+    let context = last && last.keys === ctxKeys && last.values === ctxValues && last.mask === ctxMask ? last.feeds : undefined;
+    if (!context) {
+      context = { ctx_mask: new Tensor('float32', ctxMask, [t]) };
+      const per = b * h * t * d;
+      for (let i = 0; i < layers; i++) {
+        context[`ctx_keys_${i}`] = new Tensor('float32', ctxKeys.data.subarray(i * per, (i + 1) * per), [b, h, t, d]);
+        context[`ctx_values_${i}`] = new Tensor('float32', ctxValues.data.subarray(i * per, (i + 1) * per), [b, h, t, d]);
+      }
+      this.lastContext = { keys: ctxKeys, values: ctxValues, mask: ctxMask, feeds: context };
+    }
+    return {
+      ...context, canvas_ids: new Tensor('int64', canvasIds, [1, c]), canvas_positions: new Tensor('int64', positions, [1, c]),
       rows: new Tensor('int64', rows, [1, rows.length]), forbid: new Tensor('float32', forbid, [forbid.length]),
     };
-    const [layers, b, h, t, d] = ctxKeys.dims;
-    const per = b * h * t * d;
-    for (let i = 0; i < layers; i++) {
-      feeds[`ctx_keys_${i}`] = new Tensor('float32', ctxKeys.data.subarray(i * per, (i + 1) * per), [b, h, t, d]);
-      feeds[`ctx_values_${i}`] = new Tensor('float32', ctxValues.data.subarray(i * per, (i + 1) * per), [b, h, t, d]);
-    }
-    return feeds;
   }
 
-  async step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows?: BigInt64Array): Promise<CachedOutput> {
+  async step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array, rows?: BigInt64Array): Promise<CachedOutput> {
     const r = rows ?? BigInt64Array.from({ length: canvasIds.length }, (_, i) => BigInt(i));
-    const out = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, r, this.noForbid), ['logits', 'keys', 'values']);
+    const out = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, ctxMask, r, this.noForbid), ['logits', 'keys', 'values']);
     this.checkLogits(out.logits.dims, 1, r.length, this.stepPath);
     return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.stepPath), values: kvOf(out.values, 'values', this.stepPath) };
   }
 
-  async stepScores(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, rows: BigInt64Array,
-    forbid: Float32Array): Promise<MaskedScores> {
+  async stepScores(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array,
+    rows: BigInt64Array, forbid: Float32Array): Promise<MaskedScores> {
     // Only pred and conf come back: the logits stay inside onnxruntime.
-    const { pred, conf } = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, rows, forbid), ['pred', 'conf']);
-    if (pred.dims.length !== 2 || pred.dims[1] !== rows.length || conf.dims.length !== 2 || conf.dims[1] !== rows.length) {
-      throw new ModelLoadError(`${this.stepPath} gave pred/conf of shape [${pred.dims.join(', ')}] / [${conf.dims.join(', ')}] for ${rows.length} rows. Export the model again.`);
-    }
-    return { pred: pred.data as Int32Array, conf: conf.data as Float32Array };
+    const { pred, conf } = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, ctxMask, rows, forbid), ['pred', 'conf']);
+    return this.checkScores(pred, conf, rows.length, this.stepPath);
   }
 
   async forward(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array> {
     const { Tensor } = ort();
     const positions = new BigInt64Array(batch * seq);
     for (let i = 0; i < positions.length; i++) positions[i] = BigInt(i % seq);
-    const out = await this.ctx.run({ input_ids: new Tensor('int64', ids, [batch, seq]), positions: new Tensor('int64', positions, [batch, seq]) });
+    const out = await this.ctx.run({ input_ids: new Tensor('int64', ids, [batch, seq]), positions: new Tensor('int64', positions, [batch, seq]),
+      forbid: new Tensor('float32', this.noForbid, [this.vocabSize]) }, ['logits']);
     this.checkLogits(out.logits.dims, batch, seq, this.path);
     return out.logits.data as Float32Array;
   }

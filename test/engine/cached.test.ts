@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  appendColumns, arInfill, CachedOnnxModel, cachedArInfill, cachedDiffusionInfill, DEFAULT_SPECIAL_IDS, diffusionInfill, dropColumns,
+  appendColumns, arInfill, CachedOnnxModel, cachedArInfill, cachedDiffusionInfill, canvasMask, DEFAULT_SPECIAL_IDS, diffusionInfill,
   forbiddenMask, InfillEngine, OnnxModel, pickRow, type KV,
 } from '../../extension/engine/index';
 import { CACHED_GRAPHS, makeRun, PYTHON, tempDir, testTokenizer, torchMissing as checkTorch } from './helpers';
@@ -68,7 +68,7 @@ async function freshStepInputs(model: CachedOnnxModel, prompt: [string, string],
   const x = BigInt64Array.from([...prefix, ...new Array(L).fill(2), ...suffix], BigInt);
   const pos = BigInt64Array.from({ length: L }, (_, i) => BigInt(c0 + i));
   const ctx = await model.context(x, x.length, pos);
-  return { canvas: x.slice(c0, c0 + L), pos, keys: dropColumns(ctx.keys, c0, L), values: dropColumns(ctx.values, c0, L) };
+  return { x, canvas: x.slice(c0, c0 + L), pos, keys: ctx.keys, values: ctx.values, mask: canvasMask(x.length, c0, L), contextLogits: ctx.logits };
 }
 
 const PROMPTS: Array<[string, string]> = [
@@ -77,11 +77,9 @@ const PROMPTS: Array<[string, string]> = [
   ['class Box:\n    def __init__(self, v):\n        self.v = ', '\n'],
 ];
 
-test('dropColumns and appendColumns move whole head_dim rows along axis 3', () => {
-  const kv: KV = { data: Float32Array.from({ length: 2 * 1 * 1 * 4 * 2 }, (_, i) => i), dims: [2, 1, 1, 4, 2] };
-  const d = dropColumns(kv, 1, 2);
-  assert.deepEqual(d.dims, [2, 1, 1, 2, 2]);
-  assert.deepEqual([...d.data], [0, 1, 6, 7, 8, 9, 14, 15]);
+test('canvasMask masks the canvas columns; appendColumns moves whole head_dim rows along axis 3', () => {
+  assert.deepEqual([...canvasMask(6, 2, 3)], [0, 0, -Infinity, -Infinity, -Infinity, 0]);
+  const d: KV = { data: Float32Array.from([0, 1, 6, 7, 8, 9, 14, 15]), dims: [2, 1, 1, 2, 2] };
   const more: KV = { data: Float32Array.from([100, 101, 102, 103]), dims: [2, 1, 1, 1, 2] };
   const a = appendColumns(d, more);
   assert.deepEqual(a.dims, [2, 1, 1, 3, 2]);
@@ -104,7 +102,7 @@ test('diffusion: step logits on a fresh context = full logits; one-step canvases
     const ref = await full.forward(x, 1, T);
     const pos = BigInt64Array.from({ length: L }, (_, i) => BigInt(c0 + i));
     const ctx = await fast.context(x, T, pos);
-    const step = await fast.step(x.slice(c0, c0 + L), pos, dropColumns(ctx.keys, c0, L), dropColumns(ctx.values, c0, L));
+    const step = await fast.step(x.slice(c0, c0 + L), pos, ctx.keys, ctx.values, canvasMask(T, c0, L));
     let worstCtx = 0;
     let worstStep = 0;
     for (let i = 0; i < L * V; i++) {
@@ -223,7 +221,7 @@ test('AR with int8 steps (the engine default): the prompt pass is exact, the res
   await naive.dispose();
 });
 
-test('the step graph picks as pickRow does: same ids, confidences to float32 rounding', { skip: torchMissing, timeout: 120_000 }, async () => {
+test('the context and step graphs pick as pickRow does: same ids, confidences to float32 rounding', { skip: torchMissing, timeout: 120_000 }, async () => {
   const run = exportRun('diffusion');
   const { tok } = testTokenizer();
   const V = tok.vocabSize;
@@ -233,12 +231,21 @@ test('the step graph picks as pickRow does: same ids, confidences to float32 rou
     const forbid = Float32Array.from(forbidden, (f) => (f ? -Infinity : 0));
     let compared = 0;
     for (const prompt of PROMPTS) {
-      const { canvas, pos, keys, values } = await freshStepInputs(fast, prompt, 12);
+      const { x, canvas, pos, keys, values, mask, contextLogits } = await freshStepInputs(fast, prompt, 12);
+      // the context pass's pick at the canvas rows (a completion's step 1), and its K/V unchanged
+      const first = await fast.contextScores(x, x.length, pos, forbid);
+      assert.deepEqual([...first.keys.data], [...keys.data]);
+      for (let r = 0; r < pos.length; r++) {
+        const [pred, conf] = pickRow(contextLogits, r * V, V, forbidden);
+        assert.equal(first.pred[r], pred, `context row ${r}`);
+        assert.ok(Math.abs(first.conf[r] - conf) <= 1e-6 * conf, `context row ${r}: ${first.conf[r]} vs ${conf}`);
+        compared++;
+      }
       canvas[3] = 40n; // a decided position or two, as in a later step
       canvas[7] = 41n;
       const rows = BigInt64Array.from([0, 1, 2, 4, 5, 6, 8, 9, 10, 11], BigInt);
-      const logits = (await fast.step(canvas, pos, keys, values, rows)).logits;
-      const scores = await fast.stepScores(canvas, pos, keys, values, rows, forbid);
+      const logits = (await fast.step(canvas, pos, keys, values, mask, rows)).logits;
+      const scores = await fast.stepScores(canvas, pos, keys, values, mask, rows, forbid);
       for (let r = 0; r < rows.length; r++) {
         const [pred, conf] = pickRow(logits, r * V, V, forbidden);
         assert.equal(scores.pred[r], pred, `row ${r}`);
@@ -247,7 +254,7 @@ test('the step graph picks as pickRow does: same ids, confidences to float32 rou
         compared++;
       }
     }
-    assert.equal(compared, 30);
+    assert.equal(compared, 66);
   } finally {
     await fast.release();
   }
@@ -265,9 +272,9 @@ test('int8 step weights: served by default, close to float32; stepWeights float3
     let worst = 0;
     const L = 12;
     for (const prompt of PROMPTS) {
-      const { canvas, pos, keys, values } = await freshStepInputs(f32, prompt, L);
-      const a = await f32.step(canvas, pos, keys, values);
-      const b = await int8.step(canvas, pos, keys, values);
+      const { canvas, pos, keys, values, mask } = await freshStepInputs(f32, prompt, L);
+      const a = await f32.step(canvas, pos, keys, values, mask);
+      const b = await int8.step(canvas, pos, keys, values, mask);
       let scale = 0;
       let diff = 0;
       for (let i = 0; i < a.logits.length; i++) {

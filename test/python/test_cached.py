@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.cached import cached_diffusion_infill, context_onnx_bytes, split_context, step_onnx_bytes
+from trainer.cached import canvas_mask, cached_diffusion_infill, context_onnx_bytes, step_onnx_bytes
 from trainer.model import ModelConfig, PRESETS, Transformer
 from trainer.sampling import FORBIDDEN, _pick, diffusion_infill, model_logits_fn
 
@@ -14,6 +14,11 @@ def _model(causal=False, seed=0):
     with torch.no_grad():  # sharper than init so that confidences spread
         m.embed.weight.mul_(8)
     return m
+
+
+def split_context(keys, start: int, length: int):
+    """(n_layers, B, H, T, D) without the columns [start, start + length): what ctx_mask masks."""
+    return keys[:, :, :, list(range(start)) + list(range(start + length, keys.shape[3]))]
 
 
 def _per_layer(keys, values) -> dict:
@@ -59,6 +64,9 @@ def test_step_logits_on_a_fresh_context_equal_the_full_models_canvas_logits(caus
             return
         step, _, _ = m.step_forward(x[:, c0:c0 + L], pos, split_context(k, c0, L), split_context(v, c0, L), torch.arange(L)[None])
         odd, _, _ = m.step_forward(x[:, c0:c0 + L], pos, split_context(k, c0, L), split_context(v, c0, L), torch.tensor([[3, 1]]))
+        # the whole context K/V with the canvas columns masked is the same attention
+        whole, _, _ = m.step_forward(x[:, c0:c0 + L], pos, k, v, torch.arange(L)[None], canvas_mask(20, c0, L))
+    assert (whole - step).abs().max() < 1e-5
     assert (odd[0] - full[0, [c0 + 3, c0 + 1]]).abs().max() < 1e-4
     assert (ctx_logits[0] - full[0, c0:c0 + L]).abs().max() < 1e-4
     assert (step[0] - full[0, c0:c0 + L]).abs().max() < 1e-4
@@ -87,26 +95,32 @@ def test_exported_cached_graphs_match_pytorch():
     step = onnx.load_from_string(step_onnx_bytes(m))
     onnx.checker.check_model(ctx)
     onnx.checker.check_model(step)
-    assert [i.name for i in ctx.graph.input] == ["input_ids", "positions"]
-    assert [i.name for i in step.graph.input] == ["canvas_ids", "canvas_positions", "rows", "forbid",
+    assert [i.name for i in ctx.graph.input] == ["input_ids", "positions", "forbid"]
+    assert [o.name for o in ctx.graph.output] == ["logits", "keys", "values", "pred", "conf"]
+    assert [i.name for i in step.graph.input] == ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask",
                                                   "ctx_keys_0", "ctx_keys_1", "ctx_values_0", "ctx_values_1"]
     assert [o.name for o in step.graph.output] == ["logits", "keys", "values", "pred", "conf"]
     x = np.random.default_rng(0).integers(6, 300, size=(1, 23)).astype(np.int64)
     c0, L = 9, 6
     pos = np.arange(c0, c0 + L, dtype=np.int64)[None]
-    logits, k, v = onnx_ref.run(ctx, {"input_ids": x, "positions": pos})
+    forbid = np.zeros(300, np.float32)
+    forbid[list(FORBIDDEN)] = -np.inf
+    logits, k, v, cpred, cconf = onnx_ref.run(ctx, {"input_ids": x, "positions": pos, "forbid": forbid})
     with torch.no_grad():
         ref, rk, rv = m.context_forward(torch.from_numpy(x), torch.from_numpy(pos))
     assert np.abs(logits - ref.numpy()).max() < 1e-4 and np.abs(k - rk.numpy()).max() < 1e-4
-    ck, cv = np.concatenate([k[:, :, :, :c0], k[:, :, :, c0 + L:]], 3), np.concatenate([v[:, :, :, :c0], v[:, :, :, c0 + L:]], 3)
+    # the first step's choice, in the context graph: sampling.py's on the same logits
+    ref_pred, ref_conf = _pick(logits[0])
+    assert cpred.dtype == np.int32 and list(cpred[0]) == list(ref_pred)
+    assert np.abs(cconf[0] - ref_conf).max() < 1e-6
+    ck, cv = split_context(rk, c0, L), split_context(rv, c0, L)
     canvas = np.random.default_rng(1).integers(6, 300, size=(1, L)).astype(np.int64)
     rows = np.array([[0, 2, 5]], dtype=np.int64)
-    forbid = np.zeros(300, np.float32)
-    forbid[list(FORBIDDEN)] = -np.inf
+    # the step graph gets the context pass's K/V whole, the canvas columns masked
     out, nk, nv, pred, conf = onnx_ref.run(step, {"canvas_ids": canvas, "canvas_positions": pos, "rows": rows, "forbid": forbid,
-                                                  **_per_layer(ck, cv)})
+                                                  "ctx_mask": canvas_mask(23, c0, L).numpy(), **_per_layer(k, v)})
     with torch.no_grad():
-        sref, _, _ = m.step_forward(torch.from_numpy(canvas), torch.from_numpy(pos), torch.from_numpy(ck), torch.from_numpy(cv),
+        sref, _, _ = m.step_forward(torch.from_numpy(canvas), torch.from_numpy(pos), ck, cv,
                                     torch.from_numpy(rows))
     assert out.shape == (1, 3, 300) and nk.shape == (2, 1, 4, L, 32)
     assert np.abs(out - sref.numpy()).max() < 1e-4
@@ -134,13 +148,14 @@ def test_int8_step_graph_is_its_pytorch_reference_and_close_to_float32():
     rows = torch.tensor([[0, 2, 5]])
     with torch.no_grad():
         _, k, v = m.context_forward(x, pos)
-        ck, cv = split_context(k, c0, L), split_context(v, c0, L)
-        fp32, _, _ = m.step_forward(x[:, c0:c0 + L], pos, ck, cv, rows)
-        int8, ik, _ = q.step_forward(x[:, c0:c0 + L], pos, ck, cv, rows)
+        mask = canvas_mask(23, c0, L)
+        fp32, _, _ = m.step_forward(x[:, c0:c0 + L], pos, k, v, rows, mask)
+        int8, ik, _ = q.step_forward(x[:, c0:c0 + L], pos, k, v, rows, mask)
     forbid = np.zeros(300, np.float32)
     forbid[list(FORBIDDEN)] = -np.inf
     out, nk, _, pred, _ = onnx_ref.run(g, {"canvas_ids": x[:, c0:c0 + L].numpy(), "canvas_positions": pos.numpy(),
-                                           "rows": rows.numpy(), "forbid": forbid, **_per_layer(ck.numpy(), cv.numpy())})
+                                           "rows": rows.numpy(), "forbid": forbid, "ctx_mask": mask.numpy(),
+                                           **_per_layer(k.numpy(), v.numpy())})
     # the exported ops compute what Int8Linear computes (measured: identical; a rounding tie could differ)
     assert np.abs(out - int8.numpy()).max() < 1e-4 * np.abs(int8.numpy()).max()
     # and int8 stays near float32: per-channel weights, per-call activations
