@@ -77,8 +77,7 @@ def apply_rotary(x, cos, sin, half: int):
     """Rotate pairs (x1_i, x2_i) of the two halves of each head by angle pos * freq_i:
     x * cos + swap_halves(x) * sin = (x1 cos - x2 sin, x2 cos + x1 sin), the same products and
     sums bit for bit as rotating each half apart, in 6 ONNX nodes for q and k together instead of
-    ~20 (per-node overhead
-    is a large part of a canvas step on a CPU).
+    ~20 (per-node overhead is a large part of a canvas step on a CPU).
 
     x: (B, H, T, D); cos, sin: (T, D) from rotary_tables; half = D / 2 as a Python int (from the
     config, not from x.shape: a traced shape becomes Shape/Gather/Div nodes in the ONNX graphs)."""
