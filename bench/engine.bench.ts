@@ -59,7 +59,7 @@ function quantile(xs: number[], q: number): number {
 
 /** Exports a random-init model of `preset` (seed 0) with the given vocabulary, all three graphs, once. */
 function exportModel(dir: string, preset: string, vocab: number, causal: boolean): { path: string; context: string; step: string; stepInt8: string; params: number } {
-  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g9`); // g9: picks in the context graph, ctx_mask instead of dropped K/V columns, one-node reshapes, rotary as x*cos + swap(x)*sin (g7: the context pass runs its last block for the canvas rows only (g6: per-layer K/V inputs, pred/conf, the int8 step graph))
+  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g10`); // g10: per-layer K/V outputs (g9: picks in the context graph, ctx_mask instead of dropped K/V columns, one-node reshapes, rotary as x*cos + swap(x)*sin (g7: the context pass runs its last block for the canvas rows only (g6: per-layer K/V inputs, pred/conf, the int8 step graph))
   const path = base + '.onnx';
   const context = base + '.context.onnx';
   const step = base + '.step.onnx';

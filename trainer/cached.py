@@ -5,19 +5,20 @@ int8 weights, trainer/quantize.py), for the engine's fast path (Fast-dLLM's dual
 2025; dKV-Cache, Ma et al. 2025):
 
 - model.context.onnx: `input_ids` int64 [b, s], `positions` int64 [b, p], `forbid` float32 [vocab]
-  -> `logits` float32 [b, p, vocab] (rows at `positions` only), `keys`, `values` float32
-  [n_layers, b, heads, s, head_dim] (rotary applied), and the sampler's choice at those rows,
-  `pred` int32 [b, p] and `conf` float32 [b, p] (`pick_in_graph`: the first step of a completion
-  without 16 x 8k logits scored in JavaScript). With positions = 0..s-1 it is model.onnx.
+  -> `logits` float32 [b, p, vocab] (rows at `positions` only), one output per layer i, `keys_i`
+  and then `values_i` float32 [b, heads, s, head_dim] (rotary applied; `kv_names`), and the
+  sampler's choice at those rows, `pred` int32 [b, p] and `conf` float32 [b, p] (`pick_in_graph`:
+  the first step of a completion without 16 x 8k logits scored in JavaScript). With positions =
+  0..s-1 its logits are model.onnx's.
 - model.step.onnx: `canvas_ids` int64 [b, c], `canvas_positions` int64 [b, c] (absolute positions),
   `rows` int64 [b, r] (canvas indices whose logits are wanted: the still-masked ones), `forbid`
   float32 [vocab] (0, or -inf for the ids the sampler never picks), `ctx_mask` float32 [t] (added
   to the scores of the context columns: 0, or -inf for a column not to attend, so that a context
   pass's K/V serve whole, the canvas columns masked, instead of copied without them), then one
-  input per layer i, `ctx_keys_i` and then `ctx_values_i` float32 [b, heads, t, head_dim]
-  (`step_kv_inputs`) -> `logits` [b, r, vocab], `keys`, `values` [n_layers, b, heads, c, head_dim]
-  (the canvas's own, for an AR cache to append), and `pred`, `conf` [b, r] as above. The canvas
-  attends to the (unmasked) context K/V and to itself.
+  input per layer i, `ctx_keys_i` and then `ctx_values_i` float32 [b, heads, t, head_dim] ->
+  `logits` [b, r, vocab], `keys_i`, `values_i` [b, heads, c, head_dim] (the canvas's own, for an
+  AR cache to append), and `pred`, `conf` [b, r] as above. The canvas attends to the (unmasked)
+  context K/V and to itself.
 
 `cached_diffusion_infill` is the reference of the engine's fast sampler, in PyTorch.
 """
@@ -38,7 +39,7 @@ class _Context(nn.Module):
 
     def forward(self, input_ids, positions, forbid):
         logits, keys, values = self.m.context_forward(input_ids, positions)
-        return (logits, keys, values) + pick_in_graph(logits, forbid)
+        return (logits, *keys, *values) + pick_in_graph(logits, forbid)
 
 
 class _Step(nn.Module):
@@ -49,7 +50,7 @@ class _Step(nn.Module):
     def forward(self, canvas_ids, canvas_positions, rows, forbid, ctx_mask, *ctx_kv):
         n = len(ctx_kv) // 2  # ctx_keys_0..n-1, then ctx_values_0..n-1: one input per layer
         logits, keys, values = self.m.step_forward(canvas_ids, canvas_positions, ctx_kv[:n], ctx_kv[n:], rows, ctx_mask)
-        return (logits, keys, values) + pick_in_graph(logits, forbid)
+        return (logits, *keys, *values) + pick_in_graph(logits, forbid)
 
 
 def pick_in_graph(logits: torch.Tensor, forbid: torch.Tensor):
@@ -72,12 +73,12 @@ def context_onnx_bytes(model: Transformer) -> bytes:
     x = torch.randint(6, cfg.vocab_size, (2, s), dtype=torch.long)
     pos = torch.tensor([[1, 2, 3], [2, 3, 4]], dtype=torch.long)
     forbid = torch.zeros(cfg.vocab_size)
-    kv = {1: "batch", 3: "seq"}
+    per_layer = kv_names("keys", "values", cfg.n_layers)
     per_row = {0: "batch", 1: "rows"}
     return trace_onnx(_Context(model), (x, pos, forbid), ["input_ids", "positions", "forbid"],
-                      ["logits", "keys", "values", "pred", "conf"],
-                      {"input_ids": {0: "batch", 1: "seq"}, "positions": per_row,
-                       "logits": per_row, "keys": kv, "values": kv, "pred": per_row, "conf": per_row})
+                      ["logits"] + per_layer + ["pred", "conf"],
+                      {"input_ids": {0: "batch", 1: "seq"}, "positions": per_row, "logits": per_row,
+                       **{name: {0: "batch", 2: "seq"} for name in per_layer}, "pred": per_row, "conf": per_row})
 
 
 def step_onnx_bytes(model: Transformer) -> bytes:
@@ -92,22 +93,22 @@ def step_onnx_bytes(model: Transformer) -> bytes:
     forbid[2:6] = float("-inf")
     ctx_mask = torch.zeros(t)
     ctx_mask[1] = float("-inf")
-    per_layer = step_kv_inputs(cfg.n_layers)
-    ctx = {0: "batch", 2: "ctx"}
-    out = {1: "batch", 3: "canvas"}
+    per_layer = kv_names("ctx_keys", "ctx_values", cfg.n_layers)
+    own = kv_names("keys", "values", cfg.n_layers)
     per_row = {0: "batch", 1: "rows"}
     return trace_onnx(_Step(model), (ids, pos, rows, forbid, ctx_mask) + kv,
                       ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask"] + per_layer,
-                      ["logits", "keys", "values", "pred", "conf"],
+                      ["logits"] + own + ["pred", "conf"],
                       {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
-                       "ctx_mask": {0: "ctx"}, **{name: ctx for name in per_layer}, "rows": per_row,
-                       "logits": per_row, "keys": out, "values": out, "pred": per_row, "conf": per_row})
+                       "ctx_mask": {0: "ctx"}, **{name: {0: "batch", 2: "ctx"} for name in per_layer}, "rows": per_row,
+                       "logits": per_row, **{name: {0: "batch", 2: "canvas"} for name in own}, "pred": per_row, "conf": per_row})
 
 
-def step_kv_inputs(n_layers: int) -> list:
-    """The step graph's cached-context inputs, one per layer (onnxruntime copies a slice of a
-    stacked input; separate inputs are read in place): ctx_keys_0.., then ctx_values_0..."""
-    return [f"ctx_keys_{i}" for i in range(n_layers)] + [f"ctx_values_{i}" for i in range(n_layers)]
+def kv_names(keys: str, values: str, n_layers: int) -> list:
+    """Per-layer K/V names, keys first: e.g. ctx_keys_0.., then ctx_values_0... One tensor per layer
+    in and out of the graphs: onnxruntime copies a slice of a stacked input, and stacking outputs
+    copies them all once more."""
+    return [f"{keys}_{i}" for i in range(n_layers)] + [f"{values}_{i}" for i in range(n_layers)]
 
 
 def canvas_mask(total: int, start: int, length: int) -> torch.Tensor:

@@ -282,8 +282,9 @@ class Transformer(nn.Module):
 
     def context_forward(self, input_ids, positions):
         """The full forward pass, but logits only at `positions` (B, P), plus every layer's rotated
-        keys and values: -> logits (B, P, V), keys (n_layers, B, H, T, D), values (same).
-        With positions = all rows it equals forward(input_ids).
+        keys and values: -> logits (B, P, V), keys [n_layers x (B, H, T, D)], values (same).
+        With positions = all rows it equals forward(input_ids). Per layer, not stacked: the
+        exported graphs hand each layer's K/V over as it is (stacking copied all of them once more).
 
         The last block runs only the rows at `positions` past its keys and values: every other
         row's output would feed nothing but the logits it is not asked for (for tiny at 512
@@ -295,19 +296,19 @@ class Transformer(nn.Module):
         *first, last = self.blocks
         x, ks, vs = self._blocks_kv(first, x, cos, sin, mask)
         x, k, v = last.forward_rows(x, cos, sin, mask, positions)
-        return self._head_rows(x), torch.stack(ks + [k]), torch.stack(vs + [v])
+        return self._head_rows(x), ks + [k], vs + [v]
 
     def step_forward(self, canvas_ids, canvas_positions, ctx_keys, ctx_values, rows, ctx_mask=None):
         """Only the canvas rows through the network: canvas ids (B, C) at absolute positions (B, C)
-        attend to cached context keys/values (n_layers, B, H, S, D), under the additive ctx_mask
-        (S,) if given, and to the canvas's own fresh ones. -> logits at canvas rows `rows` (B, R)
-        only (B, R, V) (the sampler needs the still-masked ones), the canvas's keys and values
-        (n_layers, B, H, C, D)."""
+        attend to cached context keys/values (per layer, (B, H, S, D)), under the additive
+        ctx_mask (S,) if given, and to the canvas's own fresh ones. -> logits at canvas rows `rows`
+        (B, R) only (B, R, V) (the sampler needs the still-masked ones), the canvas's keys and
+        values [n_layers x (B, H, C, D)]."""
         x = self.embed(canvas_ids)
         cos = self.rope_cos[canvas_positions].unsqueeze(1)  # (B, 1, C, D)
         sin = self.rope_sin[canvas_positions].unsqueeze(1)
         x, ks, vs = self._blocks_kv(self.blocks, x, cos, sin, None, ctx_keys, ctx_values, ctx_mask)
-        return self._head(x, rows), torch.stack(ks), torch.stack(vs)
+        return self._head(x, rows), ks, vs
 
     @staticmethod
     def _blocks_kv(blocks, x, cos, sin, mask, ctx_keys=None, ctx_values=None, ctx_mask=None):

@@ -12,10 +12,10 @@ import {
   type ARResult, type AROptions, type DiffusionOptions, type DiffusionResult, type LogitsModel, type MaskedScores,
 } from './sampler';
 
-/** Per-layer keys or values, float32 row-major [n_layers, batch, heads, len, head_dim]. */
+/** Keys or values, one float32 row-major array per layer, each [batch, heads, len, head_dim] (`dims`). */
 export interface KV {
-  data: Float32Array;
-  dims: [number, number, number, number, number];
+  layers: Float32Array[];
+  dims: [number, number, number, number];
 }
 
 export interface CachedOutput {
@@ -68,17 +68,21 @@ export function canvasMask(total: number, start: number, n: number): Float32Arra
   return mask;
 }
 
-/** Appends `more`'s columns after `kv`'s along axis 3 (an AR cache growing by a token). */
+/** Appends `more`'s columns after `kv`'s along the length axis, layer by layer (an AR cache growing by a token). */
 export function appendColumns(kv: KV, more: KV): KV {
-  const [l, b, h, t, d] = kv.dims;
-  const m = more.dims[3];
-  const outer = l * b * h;
-  const out = new Float32Array(outer * (t + m) * d);
-  for (let o = 0; o < outer; o++) {
-    out.set(kv.data.subarray(o * t * d, (o + 1) * t * d), o * (t + m) * d);
-    out.set(more.data.subarray(o * m * d, (o + 1) * m * d), o * (t + m) * d + t * d);
-  }
-  return { data: out, dims: [l, b, h, t + m, d] };
+  const [b, h, t, d] = kv.dims;
+  const m = more.dims[2];
+  const outer = b * h;
+  const layers = kv.layers.map((past, i) => {
+    const fresh = more.layers[i];
+    const out = new Float32Array(outer * (t + m) * d);
+    for (let o = 0; o < outer; o++) {
+      out.set(past.subarray(o * t * d, (o + 1) * t * d), o * (t + m) * d);
+      out.set(fresh.subarray(o * m * d, (o + 1) * m * d), o * (t + m) * d + t * d);
+    }
+    return out;
+  });
+  return { layers, dims: [b, h, t + m, d] };
 }
 
 export interface CachedDiffusionOptions extends DiffusionOptions {

@@ -200,9 +200,26 @@ async function openSession(path: string, inputs: string[], outputs: string[], op
   return session;
 }
 
-function kvOf(t: { dims: readonly number[]; data: unknown }, what: string, path: string): KV {
-  if (t.dims.length !== 5) throw new ModelLoadError(`${path} gave ${what} of shape [${t.dims.join(', ')}]; expected 5 axes. Export the model again.`);
-  return { data: t.data as Float32Array, dims: t.dims as KV['dims'] };
+/** The per-layer `${name}_i` outputs of a cached graph as one KV. */
+function kvOf(out: Record<string, OrtTensor>, name: 'keys' | 'values', layers: number, path: string): KV {
+  const arrays: Float32Array[] = [];
+  let dims: readonly number[] = [];
+  for (let i = 0; i < layers; i++) {
+    const t = out[`${name}_${i}`];
+    if (!t || t.dims.length !== 4 || (i > 0 && t.dims.some((n, k) => n !== dims[k]))) {
+      throw new ModelLoadError(`${path} gave ${name}_${i} of shape [${t?.dims.join(', ')}]; expected [batch, heads, len, head_dim] like layer 0's. Export the model again.`);
+    }
+    dims = t.dims;
+    arrays.push(t.data as Float32Array);
+  }
+  return { layers: arrays, dims: dims as KV['dims'] };
+}
+
+/** Output names `${name}_0..` of a cached graph: how many layers it hands over. */
+function layerCount(names: readonly string[], path: string): number {
+  const n = names.filter((x) => /^keys_\d+$/.test(x)).length;
+  if (n === 0 || !names.includes(`values_${n - 1}`)) throw new ModelLoadError(`${path} has no per-layer keys_i/values_i outputs. Export the model again with the bundled trainer.`);
+  return n;
 }
 
 /**
@@ -217,24 +234,32 @@ export class CachedOnnxModel implements CachedLogitsModel {
   private readonly noForbid: Float32Array;
   /** The step's per-layer K/V tensors and mask of the last call: the same for every step of a completion. */
   private lastContext?: { keys: KV; values: KV; mask: Float32Array; feeds: Record<string, OrtTensor> };
+  /** Output names of the graphs' per-layer K/V (keys_0.., values_0..). */
+  private readonly kvOutputs: string[];
   private constructor(private readonly ctx: OrtSession, private readonly stp: OrtSession, readonly vocabSize: number,
-    readonly path: string, readonly stepPath: string) {
+    readonly path: string, readonly stepPath: string, private readonly layers: number) {
     this.noForbid = new Float32Array(vocabSize);
+    this.kvOutputs = ['keys', 'values'].flatMap((name) => Array.from({ length: layers }, (_, i) => `${name}_${i}`));
   }
 
   static async open(contextPath: string, stepPath: string, vocabSize: number, options: { threads?: number } = {}): Promise<CachedOnnxModel> {
     // An export older than the in-graph picks, the per-layer K/V inputs and the context mask fails
     // here, and the engine serves the plain model with a message to export again.
-    const ctx = await openSession(contextPath, ['input_ids', 'positions', 'forbid'], ['logits', 'keys', 'values', 'pred', 'conf'], options);
-    let stp: OrtSession;
+    const ctx = await openSession(contextPath, ['input_ids', 'positions', 'forbid'], ['logits', 'keys_0', 'values_0', 'pred', 'conf'], options);
+    let stp: OrtSession | undefined;
     try {
       stp = await openSession(stepPath, ['canvas_ids', 'canvas_positions', 'rows', 'forbid', 'ctx_mask', 'ctx_keys_0', 'ctx_values_0'],
-        ['logits', 'keys', 'values', 'pred', 'conf'], options);
+        ['logits', 'keys_0', 'values_0', 'pred', 'conf'], options);
+      const layers = layerCount(ctx.outputNames, contextPath);
+      if (layerCount(stp.outputNames, stepPath) !== layers || !stp.inputNames.includes(`ctx_values_${layers - 1}`)) {
+        throw new ModelLoadError(`${contextPath} and ${stepPath} disagree on the number of layers. Export the model again.`);
+      }
+      return new CachedOnnxModel(ctx, stp, vocabSize, contextPath, stepPath, layers);
     } catch (err) {
       await ctx.release().catch(() => undefined);
+      await stp?.release().catch(() => undefined);
       throw err;
     }
-    return new CachedOnnxModel(ctx, stp, vocabSize, contextPath, stepPath);
   }
 
   private checkLogits(dims: readonly number[], batch: number, rows: number, path: string): void {
@@ -257,19 +282,23 @@ export class CachedOnnxModel implements CachedLogitsModel {
   }
 
   async context(ids: BigInt64Array, seq: number, positions: BigInt64Array): Promise<CachedOutput> {
-    const out = await this.ctx.run(this.contextFeeds(ids, seq, positions, this.noForbid), ['logits', 'keys', 'values']);
+    const out = await this.ctx.run(this.contextFeeds(ids, seq, positions, this.noForbid), ['logits', ...this.kvOutputs]);
     this.checkLogits(out.logits.dims, 1, positions.length, this.path);
-    return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.path), values: kvOf(out.values, 'values', this.path) };
+    return { logits: out.logits.data as Float32Array, ...this.kv(out, this.path) };
   }
 
   async contextScores(ids: BigInt64Array, seq: number, positions: BigInt64Array, forbid: Float32Array): Promise<CachedScores> {
     // pred and conf instead of the logits: 16 x 8k float32 softmax in JavaScript cost ~2.5 ms
-    const out = await this.ctx.run(this.contextFeeds(ids, seq, positions, forbid), ['keys', 'values', 'pred', 'conf']);
-    return { ...this.checkScores(out.pred, out.conf, positions.length, this.path), keys: kvOf(out.keys, 'keys', this.path), values: kvOf(out.values, 'values', this.path) };
+    const out = await this.ctx.run(this.contextFeeds(ids, seq, positions, forbid), [...this.kvOutputs, 'pred', 'conf']);
+    return { ...this.checkScores(out.pred, out.conf, positions.length, this.path), ...this.kv(out, this.path) };
+  }
+
+  private kv(out: Record<string, OrtTensor>, path: string): { keys: KV; values: KV } {
+    return { keys: kvOf(out, 'keys', this.layers, path), values: kvOf(out, 'values', this.layers, path) };
   }
 
   /**
-   * The step graph's inputs. Each layer's cached K/V is a view into the stacked arrays (no slicing
+   * The step graph's inputs. Each layer's cached K/V is the context pass's output as it came (no
    * copy here or in the graph), made into tensors once per context (steps of one completion share it).
    */
   private stepFeeds(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array,
@@ -277,16 +306,16 @@ export class CachedOnnxModel implements CachedLogitsModel {
     const { Tensor } = ort();
     const c = canvasIds.length;
     if (forbid.length !== this.vocabSize) throw new Error(`forbid has ${forbid.length} ids, the model ${this.vocabSize}`);
-    const [layers, b, h, t, d] = ctxKeys.dims;
+    const [b, h, t, d] = ctxKeys.dims;
     if (ctxMask.length !== t) throw new Error(`ctx_mask has ${ctxMask.length} columns, the cached K/V ${t}`);
+    if (ctxKeys.layers.length !== this.layers || ctxValues.layers.length !== this.layers) throw new Error(`cached K/V of ${ctxKeys.layers.length} layers, the model ${this.layers}`);
     const last = this.lastContext;
     let context = last && last.keys === ctxKeys && last.values === ctxValues && last.mask === ctxMask ? last.feeds : undefined;
     if (!context) {
       context = { ctx_mask: new Tensor('float32', ctxMask, [t]) };
-      const per = b * h * t * d;
-      for (let i = 0; i < layers; i++) {
-        context[`ctx_keys_${i}`] = new Tensor('float32', ctxKeys.data.subarray(i * per, (i + 1) * per), [b, h, t, d]);
-        context[`ctx_values_${i}`] = new Tensor('float32', ctxValues.data.subarray(i * per, (i + 1) * per), [b, h, t, d]);
+      for (let i = 0; i < this.layers; i++) {
+        context[`ctx_keys_${i}`] = new Tensor('float32', ctxKeys.layers[i], [b, h, t, d]);
+        context[`ctx_values_${i}`] = new Tensor('float32', ctxValues.layers[i], [b, h, t, d]);
       }
       this.lastContext = { keys: ctxKeys, values: ctxValues, mask: ctxMask, feeds: context };
     }
@@ -298,9 +327,9 @@ export class CachedOnnxModel implements CachedLogitsModel {
 
   async step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array, rows?: BigInt64Array): Promise<CachedOutput> {
     const r = rows ?? BigInt64Array.from({ length: canvasIds.length }, (_, i) => BigInt(i));
-    const out = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, ctxMask, r, this.noForbid), ['logits', 'keys', 'values']);
+    const out = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, ctxMask, r, this.noForbid), ['logits', ...this.kvOutputs]);
     this.checkLogits(out.logits.dims, 1, r.length, this.stepPath);
-    return { logits: out.logits.data as Float32Array, keys: kvOf(out.keys, 'keys', this.stepPath), values: kvOf(out.values, 'values', this.stepPath) };
+    return { logits: out.logits.data as Float32Array, ...this.kv(out, this.stepPath) };
   }
 
   async stepScores(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array,

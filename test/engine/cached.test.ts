@@ -77,13 +77,14 @@ const PROMPTS: Array<[string, string]> = [
   ['class Box:\n    def __init__(self, v):\n        self.v = ', '\n'],
 ];
 
-test('canvasMask masks the canvas columns; appendColumns moves whole head_dim rows along axis 3', () => {
+test('canvasMask masks the canvas columns; appendColumns moves whole head_dim rows along the length axis', () => {
   assert.deepEqual([...canvasMask(6, 2, 3)], [0, 0, -Infinity, -Infinity, -Infinity, 0]);
-  const d: KV = { data: Float32Array.from([0, 1, 6, 7, 8, 9, 14, 15]), dims: [2, 1, 1, 2, 2] };
-  const more: KV = { data: Float32Array.from([100, 101, 102, 103]), dims: [2, 1, 1, 1, 2] };
+  // 2 layers, 2 heads, 2 positions, head_dim 1
+  const d: KV = { layers: [Float32Array.from([0, 1, 6, 7]), Float32Array.from([8, 9, 14, 15])], dims: [1, 2, 2, 1] };
+  const more: KV = { layers: [Float32Array.from([100, 101]), Float32Array.from([102, 103])], dims: [1, 2, 1, 1] };
   const a = appendColumns(d, more);
-  assert.deepEqual(a.dims, [2, 1, 1, 3, 2]);
-  assert.deepEqual([...a.data], [0, 1, 6, 7, 100, 101, 8, 9, 14, 15, 102, 103]);
+  assert.deepEqual(a.dims, [1, 2, 3, 1]);
+  assert.deepEqual(a.layers.map((l) => [...l]), [[0, 1, 100, 6, 7, 101], [8, 9, 102, 14, 15, 103]]);
 });
 
 test('diffusion: step logits on a fresh context = full logits; one-step canvases and refreshEvery 1 give the naive ids', { skip: torchMissing, timeout: 120_000 }, async () => {
@@ -234,7 +235,7 @@ test('the context and step graphs pick as pickRow does: same ids, confidences to
       const { x, canvas, pos, keys, values, mask, contextLogits } = await freshStepInputs(fast, prompt, 12);
       // the context pass's pick at the canvas rows (a completion's step 1), and its K/V unchanged
       const first = await fast.contextScores(x, x.length, pos, forbid);
-      assert.deepEqual([...first.keys.data], [...keys.data]);
+      assert.deepEqual(first.keys.layers.map((l) => [...l]), keys.layers.map((l) => [...l]));
       for (let r = 0; r < pos.length; r++) {
         const [pred, conf] = pickRow(contextLogits, r * V, V, forbidden);
         assert.equal(first.pred[r], pred, `context row ${r}`);

@@ -17,7 +17,8 @@ def _model(causal=False, seed=0):
 
 
 def split_context(keys, start: int, length: int):
-    """(n_layers, B, H, T, D) without the columns [start, start + length): what ctx_mask masks."""
+    """Per-layer (B, H, T, D) keys, stacked, without the columns [start, start + length): what ctx_mask masks."""
+    keys = torch.stack(list(keys))
     return keys[:, :, :, list(range(start)) + list(range(start + length, keys.shape[3]))]
 
 
@@ -32,10 +33,10 @@ def test_context_graph_with_all_positions_is_the_full_model(causal):
     x = torch.randint(6, 300, (2, 20))
     with torch.no_grad():
         full = m(x)
-        logits, k, v = m.context_forward(x, torch.arange(20).repeat(2, 1))
+        logits, k, v = (t if i == 0 else torch.stack(t) for i, t in enumerate(m.context_forward(x, torch.arange(20).repeat(2, 1))))
         # the last block runs only the asked rows: any rows, in any order, per batch row
         rows = torch.tensor([[13, 2, 19], [0, 7, 7]])
-        some, k2, v2 = m.context_forward(x, rows)
+        some, k2, v2 = (t if i == 0 else torch.stack(t) for i, t in enumerate(m.context_forward(x, rows)))
         _, every_k, every_v = m._blocks_kv(m.blocks, m.embed(x), m.rope_cos[:20], m.rope_sin[:20], m.causal_mask[:20, :20] if causal else None)
         every_k, every_v = torch.stack(every_k), torch.stack(every_v)
     assert torch.allclose(full, logits, atol=1e-5)
@@ -60,7 +61,7 @@ def test_step_logits_on_a_fresh_context_equal_the_full_models_canvas_logits(caus
             _, k, v = m.context_forward(x[:, :T], pos[:, :1] * 0)
             step, nk, _ = m.step_forward(x[:, T:T + 1], torch.tensor([[T]]), k, v, torch.tensor([[0]]))
             assert (step[0, 0] - full[0, T]).abs().max() < 1e-4
-            assert nk.shape[3] == 1
+            assert len(nk) == 2 and nk[0].shape[2] == 1
             return
         step, _, _ = m.step_forward(x[:, c0:c0 + L], pos, split_context(k, c0, L), split_context(v, c0, L), torch.arange(L)[None])
         odd, _, _ = m.step_forward(x[:, c0:c0 + L], pos, split_context(k, c0, L), split_context(v, c0, L), torch.tensor([[3, 1]]))
@@ -96,18 +97,20 @@ def test_exported_cached_graphs_match_pytorch():
     onnx.checker.check_model(ctx)
     onnx.checker.check_model(step)
     assert [i.name for i in ctx.graph.input] == ["input_ids", "positions", "forbid"]
-    assert [o.name for o in ctx.graph.output] == ["logits", "keys", "values", "pred", "conf"]
+    assert [o.name for o in ctx.graph.output] == ["logits", "keys_0", "keys_1", "values_0", "values_1", "pred", "conf"]
     assert [i.name for i in step.graph.input] == ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask",
                                                   "ctx_keys_0", "ctx_keys_1", "ctx_values_0", "ctx_values_1"]
-    assert [o.name for o in step.graph.output] == ["logits", "keys", "values", "pred", "conf"]
+    assert [o.name for o in step.graph.output] == ["logits", "keys_0", "keys_1", "values_0", "values_1", "pred", "conf"]
     x = np.random.default_rng(0).integers(6, 300, size=(1, 23)).astype(np.int64)
     c0, L = 9, 6
     pos = np.arange(c0, c0 + L, dtype=np.int64)[None]
     forbid = np.zeros(300, np.float32)
     forbid[list(FORBIDDEN)] = -np.inf
-    logits, k, v, cpred, cconf = onnx_ref.run(ctx, {"input_ids": x, "positions": pos, "forbid": forbid})
+    logits, *kv, cpred, cconf = onnx_ref.run(ctx, {"input_ids": x, "positions": pos, "forbid": forbid})
+    k, v = np.stack(kv[:2]), np.stack(kv[2:])
     with torch.no_grad():
         ref, rk, rv = m.context_forward(torch.from_numpy(x), torch.from_numpy(pos))
+        rk, rv = torch.stack(rk), torch.stack(rv)
     assert np.abs(logits - ref.numpy()).max() < 1e-4 and np.abs(k - rk.numpy()).max() < 1e-4
     # the first step's choice, in the context graph: sampling.py's on the same logits
     ref_pred, ref_conf = _pick(logits[0])
@@ -117,12 +120,12 @@ def test_exported_cached_graphs_match_pytorch():
     canvas = np.random.default_rng(1).integers(6, 300, size=(1, L)).astype(np.int64)
     rows = np.array([[0, 2, 5]], dtype=np.int64)
     # the step graph gets the context pass's K/V whole, the canvas columns masked
-    out, nk, nv, pred, conf = onnx_ref.run(step, {"canvas_ids": canvas, "canvas_positions": pos, "rows": rows, "forbid": forbid,
+    out, nk, _, _, _, pred, conf = onnx_ref.run(step, {"canvas_ids": canvas, "canvas_positions": pos, "rows": rows, "forbid": forbid,
                                                   "ctx_mask": canvas_mask(23, c0, L).numpy(), **_per_layer(k, v)})
     with torch.no_grad():
         sref, _, _ = m.step_forward(torch.from_numpy(canvas), torch.from_numpy(pos), ck, cv,
                                     torch.from_numpy(rows))
-    assert out.shape == (1, 3, 300) and nk.shape == (2, 1, 4, L, 32)
+    assert out.shape == (1, 3, 300) and nk.shape == (1, 4, L, 32)
     assert np.abs(out - sref.numpy()).max() < 1e-4
     # the sampler's choice in the graph is sampling.py's on the same logits (conf to float32 rounding)
     ref_pred, ref_conf = _pick(out[0])
@@ -153,9 +156,9 @@ def test_int8_step_graph_is_its_pytorch_reference_and_close_to_float32():
         int8, ik, _ = q.step_forward(x[:, c0:c0 + L], pos, k, v, rows, mask)
     forbid = np.zeros(300, np.float32)
     forbid[list(FORBIDDEN)] = -np.inf
-    out, nk, _, pred, _ = onnx_ref.run(g, {"canvas_ids": x[:, c0:c0 + L].numpy(), "canvas_positions": pos.numpy(),
+    out, *_, pred, _ = onnx_ref.run(g, {"canvas_ids": x[:, c0:c0 + L].numpy(), "canvas_positions": pos.numpy(),
                                            "rows": rows.numpy(), "forbid": forbid, "ctx_mask": mask.numpy(),
-                                           **_per_layer(k.numpy(), v.numpy())})
+                                           **_per_layer(torch.stack(k).numpy(), torch.stack(v).numpy())})
     # the exported ops compute what Int8Linear computes (measured: identical; a rounding tie could differ)
     assert np.abs(out - int8.numpy()).max() < 1e-4 * np.abs(int8.numpy()).max()
     # and int8 stays near float32: per-channel weights, per-call activations
