@@ -199,24 +199,38 @@ def set_rng_state(st: dict, gen: torch.Generator):
     random.setstate(st["python"])
 
 
-# Edit similarity that two evaluations of ~32 tasks may differ by with no real difference (one
-# task's answer moving by half its length is 1.5 points). Within it the newer checkpoint wins:
-# more epochs keep improving a diffusion model on repeated data (DESIGN.md), and an early
-# checkpoint that wins by noise was exported by `npm start` once (3.5 epochs, step 66 of 356,
-# 16.0% vs 15.3%: it wrote nothing through the engine).
+# The least edit similarity by which a newer evaluation may trail and still count as noise. Within
+# the noise the newer checkpoint wins: more epochs keep improving a diffusion model on repeated data
+# (DESIGN.md), and early checkpoints that won by noise were exported by `npm start` twice and
+# wrote nothing through the engine (3.5 epochs of 19, 16.0% vs 15.3%; 3.8 epochs of 20, 15.8% vs
+# 11.4%). How large the noise is comes from the evaluations themselves (`edit_sim_noise`).
 EDIT_SIM_NOISE = 0.02
+
+
+def edit_sim_noise(a: dict, b: dict) -> float:
+    """Two standard errors of the mean per-task difference in edit similarity between two
+    evaluations of the same tasks (paired), at least EDIT_SIM_NOISE; EDIT_SIM_NOISE alone when the
+    per-task figures are missing or the task lists differ (a resumed run with other --eval-tasks).
+    On 32 tasks the standard error is several points: per-task similarities range over 0..1."""
+    x, y = a.get("infill_edit_sims"), b.get("infill_edit_sims")
+    if not x or not y or len(x) != len(y) or len(x) < 2:
+        return EDIT_SIM_NOISE
+    d = [p - q for p, q in zip(x, y)]
+    mean = sum(d) / len(d)
+    var = sum((v - mean) ** 2 for v in d) / (len(d) - 1)
+    return max(EDIT_SIM_NOISE, 2 * math.sqrt(var / len(d)))
 
 
 def better(a: dict, b: dict | None) -> bool:
     """Is eval a (the newer) better than b? By infill exact match; at equal exact match by edit
-    similarity, where the newer wins unless it is more than EDIT_SIM_NOISE worse; with no infill
-    tasks at all, by validation loss; with neither, the latest wins."""
+    similarity, where the newer wins unless it is worse by more than the noise (`edit_sim_noise`);
+    with no infill tasks at all, by validation loss; with neither, the latest wins."""
     if b is None:
         return True
     if a.get("infill_exact") is not None and b.get("infill_exact") is not None:
         if a["infill_exact"] != b["infill_exact"]:
             return a["infill_exact"] > b["infill_exact"]
-        return a["infill_edit_sim"] >= b["infill_edit_sim"] - EDIT_SIM_NOISE
+        return a["infill_edit_sim"] >= b["infill_edit_sim"] - edit_sim_noise(a, b)
     if a.get("val_loss") is not None and b.get("val_loss") is not None:
         return a["val_loss"] < b["val_loss"]
     return True
@@ -361,7 +375,7 @@ def _train(args, cancel: Cancel) -> int:
             raw_model.train()
             events.emit("eval", **result)
             slim = {k: result.get(k) for k in ("step", "epoch", "val_loss", "infill_exact", "infill_edit_sim",
-                                               "by_kind", "infill_exact_engine_length")}
+                                               "infill_edit_sims", "by_kind", "infill_exact_engine_length")}
             if better(slim, best):
                 best, best_step = slim, step
                 st = state_dict(include_opt=False)

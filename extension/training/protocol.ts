@@ -55,6 +55,8 @@ export interface EvalEvent extends EventBase {
   val_loss?: number;
   infill_exact?: number;
   infill_edit_sim?: number;
+  /** per task, in the order of the run's eval subset (the trainer compares evaluations pairwise) */
+  infill_edit_sims?: number[];
   by_kind?: Record<string, { infill_exact?: number; infill_edit_sim?: number; n?: number; [k: string]: unknown }>;
   samples?: InfillSample[];
 }
