@@ -2,7 +2,7 @@
 // model.json `graphs.context` / `graphs.step` (trainer/cached.py), Fast-dLLM's dual cache.
 //   - diffusion: one context pass over prefix ++ [MASK]*L ++ suffix gives the first step's canvas
 //     picks (from the full model's logits) and every layer's K/V; each later step runs only the
-//     canvas (L rows) against the prefix and suffix columns (the canvas ones masked). The approximation: the
+//     canvas (L rows) against those K/V, the canvas's own columns masked. The approximation: the
 //     cached prefix/suffix K/V do not see the canvas decisions (they saw masks); `refreshEvery`
 //     re-runs the context pass every N steps (1 = exact, the naive sampler with fewer logits).
 //   - AR: a KV cache: the prompt pass, then one token a step appended to the cache (exact).

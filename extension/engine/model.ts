@@ -232,7 +232,10 @@ export class CachedOnnxModel implements CachedLogitsModel {
   readonly cachedGraphs = true as const;
   /** `forbid` where pred/conf are not fetched: zeros, made once (the AR cache steps per token). */
   private readonly noForbid: Float32Array;
-  /** The step's per-layer K/V tensors and mask of the last call: the same for every step of a completion. */
+  /**
+   * The step's per-layer K/V tensors and mask of the last call: the same for every step of a
+   * completion. Held until the next context (one context's K/V: ~17 MB for small at 512 positions).
+   */
   private lastContext?: { keys: KV; values: KV; mask: Float32Array; feeds: Record<string, OrtTensor> };
   /** Output names of the graphs' per-layer K/V (keys_0.., values_0..). */
   private readonly kvOutputs: string[];
