@@ -18,10 +18,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { InfillEngine, OnnxModel, defaultThreads, evaluateTasks, readTasks } from '../extension/engine/index';
 import { trainTokenizer } from '../extension/tokenizer/index';
-import { collectGarbage } from '../extension/cli/commands/bench';
+import { timedAfterGc } from '../extension/cli/commands/bench';
 
 const ROOT = resolve(__dirname, '..');
 const PYTHON = process.env.REPO_DIFFUSION_PYTHON || '/usr/bin/python3';
@@ -59,7 +58,7 @@ function quantile(xs: number[], q: number): number {
 
 /** Exports a random-init model of `preset` (seed 0) with the given vocabulary, all three graphs, once. */
 function exportModel(dir: string, preset: string, vocab: number, causal: boolean): { path: string; context: string; step: string; stepInt8: string; params: number } {
-  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g10`); // g10: per-layer K/V outputs (g9: picks in the context graph, ctx_mask instead of dropped K/V columns, one-node reshapes, rotary as x*cos + swap(x)*sin (g7: the context pass runs its last block for the canvas rows only (g6: per-layer K/V inputs, pred/conf, the int8 step graph))
+  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g10`); // g10: the graphs' interface and operators of the fifth session (docs/contracts.md "Cached graphs")
   const path = base + '.onnx';
   const context = base + '.context.onnx';
   const step = base + '.step.onnx';
@@ -213,17 +212,11 @@ async function main() {
       const f32: number[] = [];
       let nSteps = 0, fSteps = 0, nTok = 0, fTok = 0;
       // Each timed call starts after a full collection: not paying for the garbage of the one before.
-      const timed = async <T>(call: () => Promise<T>): Promise<[T, number]> => {
-        collectGarbage();
-        const t0 = performance.now();
-        const result = await call();
-        return [result, performance.now() - t0];
-      };
       for (let k = -1; k < runs; k++) { // k = -1: warm-up
-        const [, tf] = await timed(() => forwardModel.forward(ids, 1, seq));
-        const [a, tn] = await timed(() => naive.complete(request(k)));
-        const [b, tq] = await timed(() => fast.complete(request(k)));
-        const [, t32] = await timed(() => fast32.complete(request(k)));
+        const [, tf] = await timedAfterGc(() => forwardModel.forward(ids, 1, seq));
+        const [a, tn] = await timedAfterGc(() => naive.complete(request(k)));
+        const [b, tq] = await timedAfterGc(() => fast.complete(request(k)));
+        const [, t32] = await timedAfterGc(() => fast32.complete(request(k)));
         if (k < 0) continue;
         fwd.push(tf);
         nv.push(tn);
@@ -242,10 +235,10 @@ async function main() {
       let anTok = 0, afTok = 0;
       const arRuns = Math.max(1, arRunsArg);
       for (let k = -1; k < runs; k++) {
-        const [b, tb] = await timed(() => arFast.complete(request(k)));
+        const [b, tb] = await timedAfterGc(() => arFast.complete(request(k)));
         if (k >= 0) { af.push(tb); afTok += b.tokens; }
         if (k < arRuns) { // full recompute is slow: fewer runs
-          const [a, ta] = await timed(() => arNaive.complete(request(k + 1000)));
+          const [a, ta] = await timedAfterGc(() => arNaive.complete(request(k + 1000)));
           if (k >= 0) { an.push(ta); anTok += a.tokens; }
         }
       }

@@ -10,9 +10,8 @@
 // match among shown, and how many tasks' shown text differs from the reference.
 //   node --import tsx bench/gate.bench.ts RUN [--tasks N] [--gate G] [--json]
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { DEFAULT_MIN_CONFIDENCE, InfillEngine, chooseMode, readTasks, shownCompletion } from '../extension/engine/index';
-import { collectGarbage } from '../extension/cli/commands/bench';
+import { timedAfterGc } from '../extension/cli/commands/bench';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,10 +38,8 @@ async function main() {
     const engine = await InfillEngine.load(run, { cacheSize: 0 }); // tasks of one file: no type-through between them
     const out: Outcome[] = [];
     for (const t of tasks) {
-      collectGarbage();
-      const t0 = performance.now();
-      const r = await way(engine, t.prefix, t.suffix);
-      out.push({ text: r.text, confidence: r.confidence, steps: r.steps, ms: performance.now() - t0 });
+      const [r, ms] = await timedAfterGc(() => way(engine, t.prefix, t.suffix));
+      out.push({ text: r.text, confidence: r.confidence, steps: r.steps, ms });
     }
     await engine.dispose();
     results.push(out);

@@ -130,16 +130,16 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
     L = canvas_len
     c0 = len(prefix)
     pos = torch.arange(c0, c0 + L).unsqueeze(0)
-    context = {}  # the cached prefix/suffix keys and values
+    mask = canvas_mask(c0 + L + len(suffix), c0, L)
+    context = {}  # the context pass's keys and values
 
     def masked_logits(x, step, masked):
         ids = torch.tensor([x], dtype=torch.long)
         if not context or (refresh_every and step % refresh_every == 0):
             logits, context["k"], context["v"] = model.context_forward(ids, pos)
-            context["mask"] = canvas_mask(len(x), c0, L)
             return logits[0].float().numpy()[masked]
         logits, _, _ = model.step_forward(ids[:, c0:c0 + L], pos, context["k"], context["v"],
-                                          torch.from_numpy(masked).unsqueeze(0), context["mask"])
+                                          torch.from_numpy(masked).unsqueeze(0), mask)
         return logits[0].float().numpy()  # the rows of `masked`, in order
 
     return unmask(prefix, suffix, L, np.float32(threshold), max_steps, masked_logits)

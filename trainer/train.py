@@ -215,10 +215,8 @@ def edit_sim_noise(a: dict, b: dict) -> float:
     x, y = a.get("infill_edit_sims"), b.get("infill_edit_sims")
     if not x or not y or len(x) != len(y) or len(x) < 2:
         return EDIT_SIM_NOISE
-    d = [p - q for p, q in zip(x, y)]
-    mean = sum(d) / len(d)
-    var = sum((v - mean) ** 2 for v in d) / (len(d) - 1)
-    return max(EDIT_SIM_NOISE, 2 * math.sqrt(var / len(d)))
+    d = np.subtract(x, y)
+    return max(EDIT_SIM_NOISE, 2 * float(d.std(ddof=1)) / math.sqrt(len(d)))
 
 
 def better(a: dict, b: dict | None) -> bool:

@@ -233,10 +233,10 @@ export class CachedOnnxModel implements CachedLogitsModel {
   /** `forbid` where pred/conf are not fetched: zeros, made once (the AR cache steps per token). */
   private readonly noForbid: Float32Array;
   /**
-   * The step's per-layer K/V tensors and mask of the last call: the same for every step of a
-   * completion. Held until the next context (one context's K/V: ~17 MB for small at 512 positions).
+   * The step's input tensors of the cached K/V, the mask and `forbid`, by array: every step of a
+   * completion feeds the same ones, made once (weakly held: they go with their arrays).
    */
-  private lastContext?: { keys: KV; values: KV; mask: Float32Array; feeds: Record<string, OrtTensor> };
+  private readonly feedTensors = new WeakMap<Float32Array, OrtTensor>();
   /** Output names of the graphs' per-layer K/V (keys_0.., values_0..). */
   private readonly kvOutputs: string[];
   private constructor(private readonly ctx: OrtSession, private readonly stp: OrtSession, readonly vocabSize: number,
@@ -278,21 +278,25 @@ export class CachedOnnxModel implements CachedLogitsModel {
     return { pred: pred.data as Int32Array, conf: conf.data as Float32Array };
   }
 
-  private contextFeeds(ids: BigInt64Array, seq: number, positions: BigInt64Array, forbid: Float32Array): Record<string, OrtTensor> {
+  /** ids [batch, seq], positions [batch, rows]. */
+  private contextFeeds(ids: BigInt64Array, batch: number, seq: number, positions: BigInt64Array, forbid: Float32Array): Record<string, OrtTensor> {
     const { Tensor } = ort();
     if (forbid.length !== this.vocabSize) throw new Error(`forbid has ${forbid.length} ids, the model ${this.vocabSize}`);
-    return { input_ids: new Tensor('int64', ids, [1, seq]), positions: new Tensor('int64', positions, [1, positions.length]), forbid: new Tensor('float32', forbid, [forbid.length]) };
+    return {
+      input_ids: new Tensor('int64', ids, [batch, seq]), positions: new Tensor('int64', positions, [batch, positions.length / batch]),
+      forbid: new Tensor('float32', forbid, [forbid.length]),
+    };
   }
 
   async context(ids: BigInt64Array, seq: number, positions: BigInt64Array): Promise<CachedOutput> {
-    const out = await this.ctx.run(this.contextFeeds(ids, seq, positions, this.noForbid), ['logits', ...this.kvOutputs]);
+    const out = await this.ctx.run(this.contextFeeds(ids, 1, seq, positions, this.noForbid), ['logits', ...this.kvOutputs]);
     this.checkLogits(out.logits.dims, 1, positions.length, this.path);
     return { logits: out.logits.data as Float32Array, ...this.kv(out, this.path) };
   }
 
   async contextScores(ids: BigInt64Array, seq: number, positions: BigInt64Array, forbid: Float32Array): Promise<CachedScores> {
     // pred and conf instead of the logits: 16 x 8k float32 softmax in JavaScript cost ~2.5 ms
-    const out = await this.ctx.run(this.contextFeeds(ids, seq, positions, forbid), [...this.kvOutputs, 'pred', 'conf']);
+    const out = await this.ctx.run(this.contextFeeds(ids, 1, seq, positions, forbid), [...this.kvOutputs, 'pred', 'conf']);
     return { ...this.checkScores(out.pred, out.conf, positions.length, this.path), ...this.kv(out, this.path) };
   }
 
@@ -302,7 +306,7 @@ export class CachedOnnxModel implements CachedLogitsModel {
 
   /**
    * The step graph's inputs. Each layer's cached K/V is the context pass's output as it came (no
-   * copy here or in the graph), made into tensors once per context (steps of one completion share it).
+   * copy here or in the graph).
    */
   private stepFeeds(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array,
     rows: BigInt64Array, forbid: Float32Array): Record<string, OrtTensor> {
@@ -312,20 +316,25 @@ export class CachedOnnxModel implements CachedLogitsModel {
     const [b, h, t, d] = ctxKeys.dims;
     if (ctxMask.length !== t) throw new Error(`ctx_mask has ${ctxMask.length} columns, the cached K/V ${t}`);
     if (ctxKeys.layers.length !== this.layers || ctxValues.layers.length !== this.layers) throw new Error(`cached K/V of ${ctxKeys.layers.length} layers, the model ${this.layers}`);
-    const last = this.lastContext;
-    let context = last && last.keys === ctxKeys && last.values === ctxValues && last.mask === ctxMask ? last.feeds : undefined;
-    if (!context) {
-      context = { ctx_mask: new Tensor('float32', ctxMask, [t]) };
-      for (let i = 0; i < this.layers; i++) {
-        context[`ctx_keys_${i}`] = new Tensor('float32', ctxKeys.layers[i], [b, h, t, d]);
-        context[`ctx_values_${i}`] = new Tensor('float32', ctxValues.layers[i], [b, h, t, d]);
-      }
-      this.lastContext = { keys: ctxKeys, values: ctxValues, mask: ctxMask, feeds: context };
-    }
-    return {
-      ...context, canvas_ids: new Tensor('int64', canvasIds, [1, c]), canvas_positions: new Tensor('int64', positions, [1, c]),
-      rows: new Tensor('int64', rows, [1, rows.length]), forbid: new Tensor('float32', forbid, [forbid.length]),
+    const feeds: Record<string, OrtTensor> = {
+      ctx_mask: this.feedTensor(ctxMask, [t]), canvas_ids: new Tensor('int64', canvasIds, [1, c]),
+      canvas_positions: new Tensor('int64', positions, [1, c]), rows: new Tensor('int64', rows, [1, rows.length]),
+      forbid: this.feedTensor(forbid, [forbid.length]),
     };
+    for (let i = 0; i < this.layers; i++) {
+      feeds[`ctx_keys_${i}`] = this.feedTensor(ctxKeys.layers[i], [b, h, t, d]);
+      feeds[`ctx_values_${i}`] = this.feedTensor(ctxValues.layers[i], [b, h, t, d]);
+    }
+    return feeds;
+  }
+
+  private feedTensor(data: Float32Array, dims: number[]): OrtTensor {
+    let tensor = this.feedTensors.get(data);
+    if (!tensor) {
+      tensor = new (ort().Tensor)('float32', data, dims);
+      this.feedTensors.set(data, tensor);
+    }
+    return tensor;
   }
 
   async step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array, rows?: BigInt64Array): Promise<CachedOutput> {
@@ -343,11 +352,9 @@ export class CachedOnnxModel implements CachedLogitsModel {
   }
 
   async forward(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array> {
-    const { Tensor } = ort();
     const positions = new BigInt64Array(batch * seq);
     for (let i = 0; i < positions.length; i++) positions[i] = BigInt(i % seq);
-    const out = await this.ctx.run({ input_ids: new Tensor('int64', ids, [batch, seq]), positions: new Tensor('int64', positions, [batch, seq]),
-      forbid: new Tensor('float32', this.noForbid, [this.vocabSize]) }, ['logits']);
+    const out = await this.ctx.run(this.contextFeeds(ids, batch, seq, positions, this.noForbid), ['logits']);
     this.checkLogits(out.logits.dims, batch, seq, this.path);
     return out.logits.data as Float32Array;
   }

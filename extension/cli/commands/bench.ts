@@ -44,12 +44,20 @@ let gc: (() => void) | undefined;
  * call (a fast completion, measured right after) added 10-30 ms to it. Each call's own garbage
  * is still paid inside it when it is made.
  */
-export function collectGarbage(): void {
+function collectGarbage(): void {
   if (!gc) {
     setFlagsFromString('--expose-gc');
     gc = runInNewContext('gc') as () => void;
   }
   gc();
+}
+
+/** `call`'s result and its wall time in ms, timed from after a full collection (collectGarbage). */
+export async function timedAfterGc<T>(call: () => Promise<T>): Promise<[T, number]> {
+  collectGarbage();
+  const t0 = performance.now();
+  const result = await call();
+  return [result, performance.now() - t0];
 }
 
 export function quantile(values: number[], q: number): number {
@@ -82,22 +90,14 @@ export async function runBench(argv: string[]): Promise<void> {
       const ids = BigInt64Array.from({ length: context + canvas }, (_, i) => BigInt(6 + (i % (vocabSize - 6))));
       for (let k = -1; k < runs; k++) { // k = -1 warms all up
         const { prefix, suffix } = contextOf(engine, tasks[(k + 1) % tasks.length], context, k);
-        collectGarbage();
-        const t0 = performance.now();
-        await forwardModel.forward(ids, 1, context + canvas);
-        const t1 = performance.now();
-        collectGarbage();
-        const t2 = performance.now();
-        const result = await engine.complete({ prefix, suffix, mode: 'line', minConfidence: DEFAULT_MIN_CONFIDENCE });
-        const t3 = performance.now();
-        collectGarbage();
-        const t4 = performance.now();
-        const reference = await naive.complete({ prefix, suffix, mode: 'line', minConfidence: DEFAULT_MIN_CONFIDENCE });
-        const t5 = performance.now();
+        const request = { prefix, suffix, mode: 'line' as const, minConfidence: DEFAULT_MIN_CONFIDENCE };
+        const [, tf] = await timedAfterGc(() => forwardModel.forward(ids, 1, context + canvas));
+        const [result, tq] = await timedAfterGc(() => engine.complete(request));
+        const [reference, tn] = await timedAfterGc(() => naive.complete(request));
         if (k < 0) continue;
-        fwd.push(t1 - t0);
-        done.push(t3 - t2);
-        slow.push(t5 - t4);
+        fwd.push(tf);
+        done.push(tq);
+        slow.push(tn);
         steps += result.steps;
         naiveSteps += reference.steps;
         tokens += result.tokens;
