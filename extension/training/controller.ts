@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { mkdirSync, existsSync } from 'node:fs';
 import { writeFileAtomic } from '../common/atomicWrite';
-import { launchTrainer, type LaunchOptions, type TrainerOutcome, type TrainerProcess } from './launcher';
+import { launchTrainer, PID_FILE, type LaunchOptions, type TrainerOutcome, type TrainerProcess } from './launcher';
 import type { GarbageLine, TrainerEvent } from './protocol';
 import { findBaseline, followMetrics, listRuns, readMetrics, runFolderName, stopTrainerByPid, trainerLiveness, type RunSummary } from './runState';
 import { readCorpusSummary } from './corpusSummary';
@@ -171,7 +171,7 @@ export class TrainingController {
     this.currentDir = runDir;
     const id = runDir.split(/[\\/]/).pop()!;
     const replay = await readMetrics(join(runDir, 'metrics.jsonl'));
-    const live = this.process?.runDir === runDir && this.process.running ? true : trainerLiveness(runDir).alive;
+    const live = this.process?.runDir === runDir && this.process.running ? true : (await trainerLiveness(runDir)).alive;
     const view = replayRun(id, replay.events, live ? 'training' : undefined);
     if (!replay.events.length) view.phase = live ? 'starting' : view.phase;
     this.queue = [];
@@ -199,8 +199,15 @@ export class TrainingController {
       },
       this.o.followMs ?? 500,
     );
-    this.liveTimer = setInterval(() => {
-      if (trainerLiveness(runDir).alive) return;
+    // The liveness check is asynchronous (off Linux it asks `ps`): one at a time, and its answer
+    // is dropped when following stopped meanwhile.
+    let checking = false;
+    const timer = setInterval(async () => {
+      if (checking) return;
+      checking = true;
+      const alive = (await trainerLiveness(runDir)).alive;
+      checking = false;
+      if (alive || this.liveTimer !== timer) return;
       this.stopFollowing(true);
       this.flush();
       const cur = this.state.current;
@@ -209,6 +216,7 @@ export class TrainingController {
       this.o.onOutcome?.(runDir, { kind: 'ended', message: cur?.message ?? 'The trainer is no longer running.' });
       void this.refreshRuns();
     }, Math.max(250, (this.o.followMs ?? 500) * 2));
+    this.liveTimer = timer;
   }
 
   private stopFollowing(drain = false): void {
@@ -221,7 +229,13 @@ export class TrainingController {
   /** Launches the trainer for a run folder whose corpus is ready, and streams its events. */
   async startRun(s: StartRunOptions): Promise<TrainerProcess> {
     if (this.process?.running) throw new Error('A training run is already in progress. Cancel it first.');
-    if (trainerLiveness(s.runDir).alive) throw new Error('A trainer is already running for this run folder.');
+    const live = await trainerLiveness(s.runDir);
+    if (live.alive) throw new Error('A trainer is already running for this run folder.');
+    // Unprovable either way (Windows): two trainers writing one run folder would be worse than a refusal.
+    if (live.unverified) {
+      throw new Error(`A trainer may still be running for this run folder (process ${live.pid}, which cannot be checked here). ` +
+        `If it is not, delete ${join(s.runDir, PID_FILE)} and start again.`);
+    }
     this.stopFollowing();
     const id = s.runDir.split(/[\\/]/).pop()!;
     if (s.runInfo && !existsSync(join(s.runDir, 'run.json'))) {
@@ -290,7 +304,7 @@ export class TrainingController {
       await this.process.cancel();
       return true;
     }
-    if (this.currentDir && trainerLiveness(this.currentDir).alive) {
+    if (this.currentDir && (await trainerLiveness(this.currentDir)).alive) {
       await stopTrainerByPid(this.currentDir, graceMs);
       return true;
     }

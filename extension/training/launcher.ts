@@ -153,7 +153,14 @@ export async function launchTrainer(o: LaunchOptions): Promise<TrainerProcess> {
   const pid = child.pid!;
   const pidFile = join(o.runDir, PID_FILE);
   const pidContent: PidFileContent = { pid, startedAt: Date.now(), python: o.python, args: argv, ...(group ? { pgid: pid } : {}) };
-  writeFileSync(pidFile, JSON.stringify(pidContent) + '\n');
+  try {
+    writeFileSync(pidFile, JSON.stringify(pidContent) + '\n');
+  } catch (err) {
+    // Without its pid file the trainer could not be found again after a reload, nor cancelled
+    // then, and the caller gets no handle either: stop it rather than leave it running untracked.
+    killTree(child, 'SIGKILL', group);
+    throw new Error(`Could not write the trainer's pid file ${pidFile} (${(err as Error).message}); the trainer was stopped.`);
+  }
 
   const stderrTail: string[] = [];
   let lastEvent: TrainerEvent | undefined;

@@ -231,3 +231,17 @@ export async function findPython(options: FindPythonOptions): Promise<FoundPytho
   const fix = [...new Set(tried.flatMap((t) => t.doctor?.fix ?? []))];
   throw new PythonNotFoundError(tried, fix);
 }
+
+/**
+ * The first candidate that is a Python 3.9+ with the venv module (to create the training
+ * environment with), or undefined. Each probe is an asynchronous child process with a timeout, so
+ * a slow interpreter never blocks the caller's event loop. `cwd` should be a folder we control:
+ * `python -c` imports from its working directory first.
+ */
+export async function findVenvCapablePython(candidates: string[], cwd: string, timeoutMs = 15_000): Promise<string | undefined> {
+  for (const python of new Set(candidates)) {
+    const r = await run(python, ['-c', 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 9) else 1)'], cwd, timeoutMs);
+    if (!r.spawnError && !r.timedOut && r.code === 0) return python;
+  }
+  return undefined;
+}

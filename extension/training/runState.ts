@@ -1,9 +1,11 @@
 // What is known about runs from their folders alone: replay a run's metrics.jsonl (tolerating a
 // torn last line, the trainer may be writing it right now), tell whether a trainer is still alive
 // from the pid file the launcher wrote, follow a live run's metrics by polling, and list the runs in
-// a storage folder. Reads only; knows nothing of editors or processes it did not find on disk.
-import { promises as fs, existsSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+// a storage folder. Reads only, except that it deletes a pid file whose process is gone or proven to
+// be another program; knows nothing of editors or processes it did not find on disk.
+import { promises as fs, existsSync, readFileSync, rmSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { LineParser, parseEvents, type GarbageLine, type TrainerEvent, type StartEvent, type EvalEvent, type DoneEvent } from './protocol';
 import { PID_FILE, type PidFileContent } from './launcher';
 
@@ -47,8 +49,13 @@ export interface TrainerLiveness {
   alive: boolean;
   pid?: number;
   content?: PidFileContent;
-  /** Why it counts as not alive (no pid file, process gone, pid reused by something else). */
+  /** Why it counts as not alive (no pid file, process gone, pid reused by something else, unverifiable). */
   reason?: string;
+  /**
+   * The pid exists but nothing here can prove it is this run's trainer (Windows, or `ps` failed).
+   * It is treated as not alive, and is never signalled, but its pid file is kept.
+   */
+  unverified?: boolean;
 }
 
 function processExists(pid: number): boolean {
@@ -61,21 +68,90 @@ function processExists(pid: number): boolean {
   }
 }
 
-/** On Linux, checks that the pid still runs the trainer (pids get reused after a reboot or crash). */
-function looksLikeTrainer(pid: number, content: PidFileContent): boolean {
-  const cmdlinePath = `/proc/${pid}/cmdline`;
-  if (process.platform !== 'linux' || !existsSync(cmdlinePath)) return true;
+export type TrainerCheck = 'ours' | 'other' | 'unknown';
+
+// How far the process's start time may lie from the pid file's startedAt. The launcher writes
+// startedAt right after the spawn, so the process started a little before it (ps shows whole
+// seconds); a reused pid belongs to a process started after the trainer ended, i.e. later.
+const START_BEFORE_MS = 30_000;
+const START_AFTER_MS = 2_000;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `ps -o lstart -o command` for one pid, with TZ=UTC and the C locale so the date parses the same everywhere. */
+function psStartAndCommand(pid: number): Promise<{ start: number; command: string } | 'gone' | undefined> {
+  return new Promise((resolve) => {
+    let out = '';
+    let child;
+    try {
+      child = spawn('ps', ['-ww', '-o', 'lstart=', '-o', 'command=', '-p', String(pid)], {
+        env: { ...process.env, LC_ALL: 'C', LANG: 'C', TZ: 'UTC' },
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 5_000,
+        windowsHide: true,
+      });
+    } catch {
+      resolve(undefined);
+      return;
+    }
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', () => resolve(undefined));
+    child.on('close', (code) => {
+      // ps exits 1 with no output when the pid does not exist.
+      if (!out.trim()) return resolve(code === 1 ? 'gone' : undefined);
+      const m = /^\s*\w{3}\s+(\w{3})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})\s+(\d{4})\s+(.*)$/s.exec(out.trim());
+      const month = m ? MONTHS.indexOf(m[1]) : -1;
+      if (!m || month < 0) return resolve(undefined);
+      resolve({ start: Date.UTC(+m[6], month, +m[2], +m[3], +m[4], +m[5]), command: m[7] });
+    });
+  });
+}
+
+/**
+ * Whether `pid` is the trainer the pid file describes for `runDir` (pids are reused after the
+ * trainer ends, and a stale pid file survives a window reload). Only 'ours' may be signalled.
+ * Linux: the run folder must be in /proc/PID/cmdline. Other POSIX systems: the run folder must be
+ * in ps's command and the process must have started when the pid file says. Windows: Node has no
+ * way to read another process's command line or start time without a shell, so 'unknown'.
+ */
+export async function checkTrainerProcess(pid: number, content: PidFileContent, runDir: string, platform: NodeJS.Platform = process.platform): Promise<TrainerCheck> {
+  // The run folder as the launcher spelled it in the trainer's arguments; a pid file that does not
+  // name this folder (copied from elsewhere) describes some other run's trainer.
+  const args = Array.isArray(content.args) ? content.args : [];
+  const runArg = args.find((a) => typeof a === 'string' && a.length > 0 && (a === runDir || resolve(a) === resolve(runDir)));
+  if (!runArg) return 'other';
+  if (platform === 'win32') return 'unknown';
+  if (platform === 'linux') {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return cmd.includes(runArg) ? 'ours' : 'other';
+    } catch {
+      return processExists(pid) ? 'unknown' : 'other';
+    }
+  }
+  const ps = await psStartAndCommand(pid);
+  if (ps === 'gone') return 'other';
+  if (!ps) return 'unknown';
+  if (!ps.command.includes(runArg)) return 'other';
+  const startedAt = typeof content.startedAt === 'number' ? content.startedAt : NaN;
+  return ps.start >= startedAt - START_BEFORE_MS && ps.start <= startedAt + START_AFTER_MS ? 'ours' : 'other';
+}
+
+/** Removes a stale pid file, unless a new trainer has written its own meanwhile. */
+function removeStalePidFile(pidPath: string, stale: PidFileContent): void {
   try {
-    const cmd = readFileSync(cmdlinePath, 'utf8').split('\0').filter(Boolean);
-    const wanted = content.args.filter((a) => a.length > 0);
-    // The run folder (or the fake script in tests) appears in the argument list of the real trainer.
-    return wanted.length === 0 || wanted.some((a) => cmd.includes(a) && a !== '-m');
+    const now = JSON.parse(readFileSync(pidPath, 'utf8')) as PidFileContent;
+    if (now.pid === stale.pid && now.startedAt === stale.startedAt) rmSync(pidPath, { force: true });
   } catch {
-    return true;
+    /* gone or unreadable */
   }
 }
 
-export function trainerLiveness(runDir: string): TrainerLiveness {
+/**
+ * Whether the run's trainer still runs, from the pid file the launcher wrote. A pid file whose
+ * process is gone or is proven to be another program is deleted, so that a later pid reuse cannot
+ * make the run look alive again. Never rejects.
+ */
+export async function trainerLiveness(runDir: string, platform: NodeJS.Platform = process.platform): Promise<TrainerLiveness> {
   const pidPath = join(runDir, PID_FILE);
   let content: PidFileContent;
   try {
@@ -83,24 +159,35 @@ export function trainerLiveness(runDir: string): TrainerLiveness {
   } catch {
     return { alive: false, reason: 'no pid file' };
   }
-  if (!Number.isInteger(content.pid) || content.pid <= 0) return { alive: false, reason: 'bad pid file' };
-  if (!processExists(content.pid)) return { alive: false, pid: content.pid, content, reason: 'process gone' };
-  if (!looksLikeTrainer(content.pid, content)) return { alive: false, pid: content.pid, content, reason: 'pid reused by another program' };
-  return { alive: true, pid: content.pid, content };
+  if (!content || !Number.isInteger(content.pid) || content.pid <= 0) return { alive: false, reason: 'bad pid file' };
+  const pid = content.pid;
+  if (!processExists(pid)) {
+    removeStalePidFile(pidPath, content);
+    return { alive: false, pid, content, reason: 'process gone' };
+  }
+  const check = await checkTrainerProcess(pid, content, runDir, platform).catch((): TrainerCheck => 'unknown');
+  if (check === 'other') {
+    removeStalePidFile(pidPath, content);
+    return { alive: false, pid, content, reason: 'pid reused by another program' };
+  }
+  if (check === 'unknown') return { alive: false, pid, content, reason: `cannot tell whether process ${pid} is the trainer`, unverified: true };
+  return { alive: true, pid, content };
 }
 
 /**
  * Asks a trainer found by its pid file (one this process did not start, e.g. before a window
- * reload) to stop: SIGTERM to its group, SIGKILL after `graceMs` if it is still there.
- * Resolves with whether it is gone.
+ * reload) to stop: SIGTERM to its group, SIGKILL after `graceMs` if it is still there. Only a
+ * process proven to be this run's trainer is signalled, and it is checked again before SIGKILL
+ * (it may have ended and its pid been reused meanwhile). Resolves with whether it is gone.
  */
 export async function stopTrainerByPid(runDir: string, graceMs = 30_000, pollMs = 200): Promise<boolean> {
-  const live = trainerLiveness(runDir);
-  if (!live.alive || !live.content) return true;
+  const live = await trainerLiveness(runDir);
+  if (!live.alive || !live.content) return !live.unverified;
   const { pid, pgid } = live.content;
   const send = (sig: NodeJS.Signals) => {
     try {
-      if (pgid && process.platform !== 'win32') process.kill(-pgid, sig);
+      // The group only when the launcher made the trainer its leader (pgid === pid).
+      if (pgid === pid && process.platform !== 'win32') process.kill(-pgid, sig);
       else process.kill(pid, sig);
     } catch {
       /* gone */
@@ -108,13 +195,16 @@ export async function stopTrainerByPid(runDir: string, graceMs = 30_000, pollMs 
   };
   send('SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (!processExists(pid)) return true;
+  for (;;) {
+    const now = await trainerLiveness(runDir);
+    if (!now.alive) return !now.unverified;
+    if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, pollMs));
   }
   send('SIGKILL');
   await new Promise((r) => setTimeout(r, pollMs));
-  return !processExists(pid);
+  const end = await trainerLiveness(runDir);
+  return !end.alive && !end.unverified;
 }
 
 /**
@@ -219,7 +309,7 @@ export async function summarizeRun(dir: string, id = dir.split(/[\\/]/).pop() ??
   const steps = replay.events.filter((e) => e.type === 'step');
   const lastStep = steps[steps.length - 1] as { step: number; epoch: number } | undefined;
   const exacts = evals.map((e) => e.infill_exact).filter((x): x is number => typeof x === 'number');
-  const live = trainerLiveness(dir);
+  const live = await trainerLiveness(dir);
   let status: RunStatus;
   if (live.alive) status = 'running';
   else if (done) status = done.reason === 'cancelled' ? 'cancelled' : 'done';

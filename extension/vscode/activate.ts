@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrainingController } from '../training/controller';
 import { buildTrainArgs, setupVenv, VenvSetupError, type TrainerOutcome } from '../training/launcher';
-import { describeDevice, findPython, PythonNotFoundError, type FoundPython } from '../training/pythonFinder';
+import { describeDevice, findPython, findVenvCapablePython, PythonNotFoundError, type FoundPython } from '../training/pythonFinder';
 import { readCorpusSummary } from '../training/corpusSummary';
 import { listRuns } from '../training/runState';
 import type { TrainerEvent } from '../training/protocol';
@@ -45,7 +45,11 @@ export class RepoDiffusion implements vscode.Disposable {
   private suggestions = { shown: 0, hidden: 0 };
   private loadError: string | undefined;
   private indexing = false;
+  /** Aborts the indexing in progress: Cancel (palette, view) stops indexing as well as training. */
+  private indexAbort: AbortController | undefined;
   private starting = false;
+  /** The environment setup in progress: a second one would build the same venv concurrently. */
+  private settingUp: Promise<string | undefined> | undefined;
   private readonly shownErrors = new Set<string>();
   private readonly trainerRoot: string;
 
@@ -68,7 +72,8 @@ export class RepoDiffusion implements vscode.Disposable {
         onEvent: (runDir, e) => this.onTrainerEvent(runDir, e),
         onLog: (line) => this.output.appendLine(line),
         onGarbage: (g) => this.output.appendLine(`[protocol] line ${g.line} ignored (${g.reason}): ${g.text}`),
-        onOutcome: (runDir, o) => void this.onOutcome(runDir, o),
+        // Its Resume button can fail (a trainer already running, a spawn error): say so.
+        onOutcome: (runDir, o) => void this.onOutcome(runDir, o).catch((err) => this.showErrorOnce(err)),
       });
       this.disposables.push({ dispose: () => this.controller?.dispose() });
     }
@@ -122,7 +127,7 @@ export class RepoDiffusion implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(SECTION)) this.updateStatus();
       }),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.restore()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.restore().catch((err) => this.showErrorOnce(err))),
       { dispose: () => TrainingPanel.current?.dispose() },
     );
     this.updateStatus();
@@ -216,6 +221,7 @@ export class RepoDiffusion implements vscode.Disposable {
         { location: vscode.ProgressLocation.Notification, title: 'Repo Diffusion: indexing the workspace', cancellable: true },
         async (progress, token) => {
           const abort = new AbortController();
+          this.indexAbort = abort;
           const sub = token.onCancellationRequested(() => abort.abort());
           let lastFraction = 0;
           try {
@@ -252,6 +258,7 @@ export class RepoDiffusion implements vscode.Disposable {
       return false;
     } finally {
       this.indexing = false;
+      this.indexAbort = undefined;
       controller.setIndexing(undefined);
       this.updateStatus();
     }
@@ -259,6 +266,11 @@ export class RepoDiffusion implements vscode.Disposable {
 
   async cancel(): Promise<void> {
     const controller = this.controller;
+    if (this.indexing && this.indexAbort) {
+      // index() sees the abort, removes the run folder and launches nothing.
+      this.indexAbort.abort();
+      return;
+    }
     if (!controller || !controller.state.training) {
       void vscode.window.showInformationMessage('Repo Diffusion: no training is running.');
       return;
@@ -324,6 +336,19 @@ export class RepoDiffusion implements vscode.Disposable {
 
   async setupEnvironment(): Promise<string | undefined> {
     if (!this.requireTrust('set up the training environment')) return undefined;
+    if (this.settingUp) {
+      void vscode.window.showInformationMessage('Repo Diffusion: the training environment is already being set up.');
+      return this.settingUp;
+    }
+    this.settingUp = this.setupEnvironmentOnce();
+    try {
+      return await this.settingUp;
+    } finally {
+      this.settingUp = undefined;
+    }
+  }
+
+  private async setupEnvironmentOnce(): Promise<string | undefined> {
     const base = await this.baseInterpreter();
     if (!base) {
       void vscode.window.showErrorMessage('Repo Diffusion: no Python 3 found to create the environment with. Install Python 3.9+ (and on Debian/Ubuntu python3-venv), then try again.');
@@ -558,11 +583,11 @@ export class RepoDiffusion implements vscode.Disposable {
 
   /** Any Python 3 to create a venv with: the setting, the Python extension's, then PATH. */
   private async baseInterpreter(): Promise<string | undefined> {
-    const { spawnSync } = await import('node:child_process');
     const candidates = [this.config().get<string>('pythonPath', ''), await pythonExtensionInterpreter(), ...(this.options.pythonDefaults ?? ['python3', 'python', '/usr/bin/python3'])].filter(
       (p): p is string => Boolean(p),
     );
-    return candidates.find((p) => spawnSync(p, ['-c', 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 9) else 1)'], { timeout: 15_000 }).status === 0);
+    // Asynchronous: a slow or hanging candidate must not freeze the extension host.
+    return findVenvCapablePython(candidates, this.trainerRoot);
   }
 
   private extensionVersion(): string | undefined {

@@ -2,7 +2,7 @@
 // prints protocol lines, crashes, hangs, ignores SIGTERM or reports an error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchTrainer, buildTrainArgs, PID_FILE, type LaunchOptions } from '../../extension/training/launcher';
@@ -58,9 +58,9 @@ test('the pid file names the live process while it runs', async () => {
   await waitFor((e) => e.type === 'step');
   const content = JSON.parse(readFileSync(join(runDir, PID_FILE), 'utf8'));
   assert.equal(content.pid, proc.pid);
-  assert.equal(trainerLiveness(runDir).alive, true);
+  assert.equal((await trainerLiveness(runDir)).alive, true);
   await proc.cancel();
-  assert.equal(trainerLiveness(runDir).alive, false);
+  assert.equal((await trainerLiveness(runDir)).alive, false);
 });
 
 test('a non-zero exit without done is a crash, with the last stderr line as reason', async () => {
@@ -128,6 +128,36 @@ test('an interpreter that does not exist fails to launch with a clear error', as
     launchTrainer({ python: '/nonexistent/python3', trainerRoot: __dirname, runDir }),
     /Could not start the trainer with \/nonexistent\/python3/,
   );
+});
+
+/** Pids of the processes whose command line names `needle` (Linux /proc). */
+function processesNaming(needle: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(needle)) found.push(Number(name));
+    } catch {
+      /* ended meanwhile */
+    }
+  }
+  return found;
+}
+
+test('a pid file that cannot be written fails the launch and stops the trainer it started', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'rd-launch-'));
+  // A folder where the pid file should go: writing it fails (EISDIR), as on a full or read-only disk.
+  mkdirSync(join(runDir, PID_FILE));
+  await assert.rejects(
+    launchTrainer({ python: process.execPath, trainerRoot: __dirname, runDir, argvOverride: [FAKE, 'hang', runDir], hangTimeoutMs: 0 }),
+    /Could not write the trainer's pid file .*the trainer was stopped/,
+  );
+  // The 'hang' trainer would run forever: it must be gone, not left running untracked.
+  const deadline = Date.now() + 5000;
+  while (processesNaming(runDir).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const left = processesNaming(runDir);
+  for (const pid of left) process.kill(pid, 'SIGKILL');
+  assert.deepEqual(left, []);
 });
 
 test('train arguments are built as an array with one budget flag', () => {

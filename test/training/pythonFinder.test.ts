@@ -3,8 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findPython, describeDevice, normalizeDoctor, PythonNotFoundError } from '../../extension/training/pythonFinder';
+import { findPython, findVenvCapablePython, describeDevice, normalizeDoctor, PythonNotFoundError } from '../../extension/training/pythonFinder';
 
 const ROOT = join(__dirname, 'fixtures', 'fakeroot');
 const BROKEN = join(__dirname, 'fixtures', 'brokenPython.sh');
@@ -78,4 +80,20 @@ test('the real trainer doctor is understood when a Python with torch is present'
   assert.ok(found.doctor.torch);
   assert.equal(typeof found.doctor.cuda, 'boolean');
   assert.ok(describeDevice(found.doctor).length > 0);
+});
+
+test('the Python to create a venv with is probed asynchronously: missing, broken and hanging ones are skipped', { skip: process.platform === 'win32' && 'sh scripts' }, async () => {
+  const hanging = join(mkdtempSync(join(tmpdir(), 'rd-py-')), 'hangingPython.sh');
+  writeFileSync(hanging, '#!/bin/sh\nexec sleep 5\n', { mode: 0o755 });
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 20);
+  const t0 = Date.now();
+  try {
+    assert.equal(await findVenvCapablePython(['/nonexistent/python', BROKEN, hanging, PY!], ROOT, 500), PY);
+  } finally {
+    clearInterval(ticker);
+  }
+  assert.ok(Date.now() - t0 < 4000, 'the hanging candidate was given up after its timeout');
+  assert.ok(ticks >= 10, `the event loop kept running meanwhile (${ticks} ticks)`);
+  assert.equal(await findVenvCapablePython(['/nonexistent/python', BROKEN], ROOT, 500), undefined);
 });

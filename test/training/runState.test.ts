@@ -1,10 +1,12 @@
 import { ensureRecordedRuns } from './recordedRuns';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBaseline, followMetrics, listRuns, readMetrics, runFolderName, trainerLiveness } from '../../extension/training/runState';
+import { checkTrainerProcess, findBaseline, followMetrics, listRuns, readMetrics, runFolderName, stopTrainerByPid, trainerLiveness } from '../../extension/training/runState';
 import { readCorpusSummary } from '../../extension/training/corpusSummary';
 import type { TrainerEvent } from '../../extension/training/protocol';
 
@@ -72,18 +74,87 @@ test('runs are listed newest first with status, model and best accuracy', async 
   assert.equal(findBaseline(runs, ar)?.id, diff.id);
 });
 
-test('a run with a live pid file is running; a stale pid file is not', async () => {
+/** A real process whose command line names `runDir`, as the trainer's does; ended after the test. */
+function standIn(runDir: string): ChildProcess {
+  return spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30_000)', runDir], { stdio: 'ignore' });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function writePid(run: string, content: Record<string, unknown>): void {
+  writeFileSync(join(run, 'trainer.pid'), JSON.stringify(content));
+}
+
+test('a run with a live pid file is running; a stale pid file is not, and is removed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rd-state-'));
   const run = join(dir, runFolderName(new Date(Date.UTC(2026, 0, 1))));
   mkdirSync(run);
-  writeFileSync(join(run, 'trainer.pid'), JSON.stringify({ pid: process.pid, startedAt: Date.now(), python: 'node', args: [] }));
-  assert.equal(trainerLiveness(run).alive, true);
-  assert.equal((await listRuns(dir))[0].status, 'running');
-  writeFileSync(join(run, 'trainer.pid'), JSON.stringify({ pid: 2 ** 22 + 12345, startedAt: 0, python: 'x', args: [] }));
-  assert.equal(trainerLiveness(run).alive, false);
-  // a pid that now belongs to another program (this test process, whose argv lacks the run args)
-  writeFileSync(join(run, 'trainer.pid'), JSON.stringify({ pid: process.pid, startedAt: 0, python: 'python3', args: ['-m', 'trainer', 'train', '/other/run'] }));
-  assert.equal(trainerLiveness(run).reason, process.platform === 'linux' ? 'pid reused by another program' : undefined);
+  const child = standIn(run);
+  t.after(() => child.kill('SIGKILL'));
+  await once(child, 'spawn');
+  writePid(run, { pid: child.pid, startedAt: Date.now(), python: 'python3', args: ['-m', 'trainer', 'train', run] });
+  assert.equal((await trainerLiveness(run)).alive, process.platform !== 'win32');
+  assert.equal((await listRuns(dir))[0].status, process.platform !== 'win32' ? 'running' : 'new');
+  writePid(run, { pid: 2 ** 22 + 12345, startedAt: 0, python: 'x', args: ['-m', 'trainer', 'train', run] });
+  assert.deepEqual(await trainerLiveness(run).then((l) => [l.alive, l.reason]), [false, 'process gone']);
+  assert.equal(existsSync(join(run, 'trainer.pid')), false, 'the stale pid file is deleted');
+});
+
+test('an unrelated process that got the pid is not the trainer and is never signalled', { skip: process.platform === 'win32' && 'no sleep' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rd-state-'));
+  const run = join(dir, runFolderName(new Date(Date.UTC(2026, 0, 1))));
+  mkdirSync(run);
+  // `sleep 30` stands for a program that was given the trainer's pid after a reboot or crash.
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.after(() => sleeper.kill('SIGKILL'));
+  await once(sleeper, 'spawn');
+  const args = ['-m', 'trainer', 'train', join(dir, 'another-run'), '--objective', 'diffusion', '--preset', 'auto', '--minutes', '30'];
+  // the pid file names another run folder; then this one (the pid file is right, the process is not)
+  for (const runArg of [join(dir, 'another-run'), run]) {
+    args[3] = runArg;
+    writePid(run, { pid: sleeper.pid, pgid: sleeper.pid, startedAt: Date.now(), python: 'python3', args });
+    const live = await trainerLiveness(run);
+    assert.equal(live.alive, false);
+    assert.equal(live.reason, 'pid reused by another program');
+    assert.equal(existsSync(join(run, 'trainer.pid')), false, 'the stale pid file is deleted');
+    writePid(run, { pid: sleeper.pid, pgid: sleeper.pid, startedAt: Date.now(), python: 'python3', args });
+    assert.equal((await listRuns(dir))[0].status, 'new');
+    writePid(run, { pid: sleeper.pid, pgid: sleeper.pid, startedAt: Date.now(), python: 'python3', args });
+    assert.equal(await stopTrainerByPid(run, 300, 50), true);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(alive(sleeper.pid!), true, 'Cancel did not touch the unrelated process');
+    assert.equal(sleeper.exitCode, null);
+    assert.equal(sleeper.signalCode, null);
+  }
+});
+
+test('off Linux, the command and the start time from ps decide; on Windows nothing is signalled', { skip: process.platform === 'win32' && 'no ps' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rd-state-'));
+  const run = join(dir, 'run');
+  mkdirSync(run);
+  const child = standIn(run);
+  t.after(() => child.kill('SIGKILL'));
+  await once(child, 'spawn');
+  const content = { pid: child.pid!, startedAt: Date.now(), python: 'python3', args: ['-m', 'trainer', 'train', run] };
+  assert.equal(await checkTrainerProcess(child.pid!, content, run, 'darwin'), 'ours');
+  // the same command, but started an hour after the pid file says: a reused pid
+  assert.equal(await checkTrainerProcess(child.pid!, { ...content, startedAt: content.startedAt - 3_600_000 }, run, 'darwin'), 'other');
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.after(() => sleeper.kill('SIGKILL'));
+  await once(sleeper, 'spawn');
+  assert.equal(await checkTrainerProcess(sleeper.pid!, { ...content, pid: sleeper.pid! }, run, 'darwin'), 'other');
+  // Windows: no safe way to tell, so not alive, not signalled, and the pid file stays.
+  writePid(run, content);
+  const win = await trainerLiveness(run, 'win32');
+  assert.deepEqual([win.alive, win.unverified], [false, true]);
+  assert.equal(existsSync(join(run, 'trainer.pid')), true);
 });
 
 test('the corpus summary comes from the manifest', () => {

@@ -4,14 +4,14 @@
 import './useFakeVscode';
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { fake, fakeContext, fakeDocument, CancellationTokenSource, Position, Uri, InlineCompletionTriggerKind, workspace as fakeWorkspace, type FakePanel } from './fakeVscode';
 import { activateWith, type RepoDiffusion } from '../../extension/vscode/activate';
-import { launchTrainer, type LaunchOptions } from '../../extension/training/launcher';
+import { launchTrainer, type LaunchOptions, type TrainerProcess } from '../../extension/training/launcher';
 import type { CompletionRequest, EngineLike, Services } from '../../extension/vscode/services';
 import { contentSecurityPolicy } from '../../extension/vscode/webviewHtml';
 import { tokenToSignal } from '../../extension/vscode/cancellation';
@@ -46,7 +46,7 @@ function fakeEngine(calls: Calls, answer = 'return x'): EngineLike & { release()
   };
 }
 
-function setup(opts: { trusted?: boolean; engine?: EngineLike; launchMode?: string; storage?: boolean } = {}) {
+function setup(opts: { trusted?: boolean; engine?: EngineLike; launchMode?: string; storage?: boolean; indexMs?: number; launch?: (o: LaunchOptions) => Promise<TrainerProcess> } = {}) {
   fake.reset();
   fakeWorkspace.isTrusted = opts.trusted ?? true;
   const ws = mkdtempSync(join(tmpdir(), 'rd-ws-'));
@@ -59,7 +59,11 @@ function setup(opts: { trusted?: boolean; engine?: EngineLike; launchMode?: stri
       calls.index.push({ root, runDir });
       hooks.onProgress?.({ phase: 'scan', filesDone: 1, filesTotal: 3, bytesDone: 0, bytesTotal: 0 });
       if (hooks.signal?.aborted) throw Object.assign(new Error('indexing aborted'), { name: 'AbortError' });
-      await new Promise((r) => setTimeout(r, 5));
+      // indexing takes `indexMs`, or until it is aborted
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, opts.indexMs ?? 5);
+        hooks.signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      });
       if (hooks.signal?.aborted) throw Object.assign(new Error('indexing aborted'), { name: 'AbortError' });
       mkdirSync(runDir, { recursive: true });
       cpSync(join(FIXTURE_RUN, 'corpus'), join(runDir, 'corpus'), { recursive: true });
@@ -73,7 +77,7 @@ function setup(opts: { trusted?: boolean; engine?: EngineLike; launchMode?: stri
       return opts.engine ?? fakeEngine(calls);
     },
   };
-  const launch = (o: LaunchOptions) => launchTrainer({ ...o, python: process.execPath, argvOverride: [FAKE_TRAINER, opts.launchMode ?? 'normal', o.runDir] });
+  const launch = opts.launch ?? ((o: LaunchOptions) => launchTrainer({ ...o, python: process.execPath, argvOverride: [FAKE_TRAINER, opts.launchMode ?? 'normal', o.runDir] }));
   const ext = activateWith(context as unknown as vscode.ExtensionContext, services, { trainerRoot: join(FIXTURES, 'fakeroot'), pythonDefaults: [PY], launch });
   const provider = fake.providers[0].provider as vscode.InlineCompletionItemProvider;
   return { ext, context, calls, provider, storage };
@@ -322,6 +326,74 @@ test('cancelling indexing removes the run folder and launches nothing', async ()
   assert.equal(existsSync(calls.index[0].runDir), false);
   assert.ok(fake.shown.some((s) => /indexing cancelled/.test(s.message)));
   assert.equal(ext.controller!.state.training, false);
+  ext.dispose();
+});
+
+test('Cancel while indexing (palette or view) stops the indexing, removes the run folder and launches nothing', async () => {
+  for (const how of ['palette', 'view'] as const) {
+    const { ext, calls } = setup({ indexMs: 30_000 });
+    const started = ext.train();
+    await waitFor(() => calls.index.length === 1 && ext.controller!.state.indexing !== undefined, 'indexing to start');
+    if (how === 'palette') await vscode.commands.executeCommand('repoDiffusion.cancelTraining');
+    else (fake.panels[0] as FakePanel).send({ type: 'cancel' });
+    assert.equal(await started, false, `${how}: the train flow ends`);
+    assert.equal(existsSync(calls.index[0].runDir), false);
+    assert.ok(fake.shown.some((s) => /indexing cancelled/.test(s.message)));
+    assert.ok(!fake.shown.some((s) => /no training is running/.test(s.message)));
+    assert.equal(ext.controller!.state.indexing, undefined);
+    assert.equal(ext.controller!.state.training, false);
+    ext.dispose();
+  }
+});
+
+/** A launch whose first trainer crashes after writing a checkpoint, and whose next start fails (the interpreter is gone). */
+function crashThenFailToStart(): (o: LaunchOptions) => Promise<TrainerProcess> {
+  let launches = 0;
+  return (o) => {
+    if (launches++ > 0) return launchTrainer({ ...o, python: '/nonexistent/python3' });
+    mkdirSync(join(o.runDir, 'checkpoints'), { recursive: true });
+    writeFileSync(join(o.runDir, 'checkpoints', 'step1.pt'), 'ckpt');
+    return launchTrainer({ ...o, python: process.execPath, argvOverride: [FAKE_TRAINER, 'crash', o.runDir] });
+  };
+}
+
+test("a failure behind the crash message's Resume is shown, not lost", async () => {
+  const { ext } = setup({ launch: crashThenFailToStart() });
+  // answers go to messages in order: none to the "training with ..." notice, Resume to the crash
+  fake.answers.push('', 'Resume');
+  await ext.train();
+  await waitFor(() => fake.shown.some((s) => s.kind === 'error' && /Could not start the trainer with \/nonexistent\/python3/.test(s.message)), 'the resume failure');
+  ext.dispose();
+});
+
+test('a failure while restoring after trust is granted is shown, not lost', async () => {
+  const { ext, storage } = setup({ trusted: false, launch: (o) => launchTrainer({ ...o, python: '/nonexistent/python3' }) });
+  // an incomplete run with a checkpoint: restore offers Resume, whose start fails
+  const run = join(storage, 'runs', '2026-11-27T07-00-00-000Z');
+  mkdirSync(join(run, 'checkpoints'), { recursive: true });
+  writeFileSync(join(run, 'checkpoints', 'step1.pt'), 'ckpt');
+  writeFileSync(join(run, 'metrics.jsonl'), JSON.stringify({ type: 'start', time: 1, run_id: 'x', device: 'cpu', objective: 'diffusion', preset: 'tiny' }) + '\n');
+  fake.answers.push('Resume');
+  fakeWorkspace.isTrusted = true;
+  fake.trustEmitter.fire();
+  await waitFor(() => fake.shown.some((s) => s.kind === 'error' && /Could not start the trainer/.test(s.message)), 'the resume failure');
+  ext.dispose();
+});
+
+test('a second Set Up Training Environment while one runs starts no second setup', { skip: process.platform === 'win32' && 'sh scripts' }, async () => {
+  const { ext } = setup();
+  // A base Python that notes each probe and takes a moment to answer it.
+  const dir = mkdtempSync(join(tmpdir(), 'rd-py-'));
+  const base = join(dir, 'python');
+  writeFileSync(base, `#!/bin/sh\necho "$*" >> "${join(dir, 'calls')}"\nsleep 0.2\nexit 0\n`, { mode: 0o755 });
+  fake.config.set('repoDiffusion.pythonPath', base);
+  const first = ext.setupEnvironment();
+  const second = ext.setupEnvironment();
+  assert.ok(fake.shown.some((s) => /already being set up/.test(s.message)));
+  await Promise.all([first, second]);
+  assert.equal(readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n').length, 1, 'the base Python was probed once');
+  // (the fixture trainer root has no requirements.txt: the one setup stops there, once)
+  assert.equal(fake.shown.filter((s) => s.kind === 'error' && /requirements file is missing/.test(s.message)).length, 1);
   ext.dispose();
 });
 
