@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { runLayout } from '../common/runLayout';
 import packageJson from '../../package.json';
 import { writeFileAtomic } from '../common/atomicWrite';
@@ -119,6 +119,7 @@ async function build(root: string, runDir: string, options: IndexOptions, hooks:
   const scan = await scanWorkspace(root, {
     include: opts.include,
     exclude: opts.exclude,
+    output: await runFolderGlobs(fs, root, runDir),
     fs,
     signal,
     onDir: (dirs, files) => progress(files, 0, `${dirs} folders`),
@@ -171,6 +172,13 @@ async function build(root: string, runDir: string, options: IndexOptions, hooks:
       raw = await fs.readFile(c.abs);
     } catch (err) {
       entries.push({ path: c.path, status: 'skipped', reason: 'unreadable', detail: errorCode(err), bytes: size });
+      done();
+      return undefined;
+    }
+    // The size above came from an earlier stat: a file that grew since (a log being written) is
+    // judged by what was read.
+    if (raw.length > opts.maxFileBytes) {
+      entries.push({ path: c.path, status: 'skipped', reason: 'too-large', detail: `${raw.length} > ${opts.maxFileBytes} bytes`, bytes: raw.length });
       done();
       return undefined;
     }
@@ -463,6 +471,28 @@ async function build(root: string, runDir: string, options: IndexOptions, hooks:
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The run folder as scan globs when it lies inside the workspace (`index . --out runs/r1`), so that
+ * a run never indexes its own output or an earlier run's. None when it is outside or does not
+ * exist yet (then there is nothing of it to scan). Compared by real path, so that a symlinked root
+ * or run folder is recognised.
+ */
+export async function runFolderGlobs(fs: ScanFs, root: string, runDir: string): Promise<string[]> {
+  let rel: string;
+  try {
+    rel = relative(await fs.realpath(root), await fs.realpath(runDir));
+  } catch {
+    return [];
+  }
+  if (rel === '..' || rel.startsWith('..' + sep) || isAbsolute(rel)) return [];
+  const escape = (name: string) => name.replace(/[\\*?[\]!# ]/g, (c) => '\\' + c);
+  if (rel !== '') return ['/' + rel.split(sep).map(escape).join('/') + '/'];
+  // The workspace is the run folder itself: leave out what a run writes there.
+  const layout = runLayout(runDir);
+  const names = [layout.runJson, layout.corpusDir, layout.checkpointsDir, layout.metrics, layout.modelOnnx, layout.modelJson, layout.pidFile];
+  return [...names.map((p) => '/' + escape(basename(p))), '/.corpus-tmp-*', `/${escape(basename(layout.corpusDir))}.old-*`];
 }
 
 /**

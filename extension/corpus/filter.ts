@@ -8,15 +8,20 @@ export interface FilterLimits {
   maxFileBytes: number;
 }
 
-/** Names of files that hold credentials: skipped without being read (issue: .env-style files). */
+/**
+ * Names of files that hold credentials: skipped without being read (issue: .env-style files).
+ * Case-insensitive: on Windows and macOS `.ENV` is the same file as `.env` to the tools that load it.
+ */
 export function isSecretFile(name: string): boolean {
   return (
-    /^\.env(\..*)?$/.test(name) ||
-    /\.env$/.test(name) ||
-    /^\.?(netrc|pgpass|npmrc|pypirc|git-credentials|htpasswd)$/.test(name) ||
-    /^id_(rsa|dsa|ecdsa|ed25519)(\.pub)?$/.test(name) ||
-    /\.(pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc)$/i.test(name) ||
-    /^credentials(\.json)?$/.test(name) ||
+    /^\.env(\..*)?$/i.test(name) ||
+    /\.env$/i.test(name) ||
+    /^\.envrc$/i.test(name) || // direnv: exported variables, usually credentials
+    /^\.?(netrc|pgpass|npmrc|pypirc|git-credentials|htpasswd)$/i.test(name) ||
+    /^id_(rsa|dsa|ecdsa|ed25519)(\.pub)?$/i.test(name) ||
+    /\.(pem|key|p12|pfx|jks|keystore|kdbx|gpg|asc|ppk)$/i.test(name) || // .ppk: PuTTY private keys
+    /\.tfvars(\.json)?$/i.test(name) || // Terraform variable values: provider credentials, passwords
+    /^credentials(\.json)?$/i.test(name) ||
     /^secrets?\.(json|ya?ml|toml)$/i.test(name)
   );
 }

@@ -2,7 +2,9 @@
 // Honours .git/info/exclude, .gitignore files at every depth, and the user's include/exclude globs;
 // never enters .git; never follows a symbolic link (a link inside the tree points at content the
 // walk reaches anyway; a link out of the tree or into a loop is reported). Reads no file content
-// except ignore files. The filesystem is passed in so that tests can inject errors.
+// except ignore files, and those only when they are regular files of at most 1 MiB; a folder whose
+// .gitignore cannot be read is skipped whole, so that what it ignores never reaches the corpus.
+// The filesystem is passed in so that tests can inject errors.
 import { promises as fsp, Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { GlobSet, IgnoreRule, matchIgnore, parseGitignore } from './gitignore';
@@ -13,6 +15,7 @@ export interface ScanFs {
   readFile(path: string): Promise<Buffer>;
   realpath(path: string): Promise<string>;
   stat(path: string): Promise<{ isDirectory(): boolean; size: number }>;
+  lstat(path: string): Promise<{ isFile(): boolean; size: number }>;
 }
 
 export const nodeFs: ScanFs = {
@@ -20,7 +23,14 @@ export const nodeFs: ScanFs = {
   readFile: (p) => fsp.readFile(p),
   realpath: (p) => fsp.realpath(p),
   stat: (p) => fsp.stat(p),
+  lstat: (p) => fsp.lstat(p),
 };
+
+/**
+ * Largest ignore file read (docs/corpus.md). Real ones are a few KiB; the cap keeps a huge file
+ * (or one that never ends, like /dev/zero behind a rename race) from stalling the scan.
+ */
+export const MAX_IGNORE_FILE_BYTES = 1024 * 1024;
 
 /** Folder names whose content is someone else's code or build output (issue: vendored). */
 export const VENDORED_DIRS = new Set([
@@ -46,6 +56,12 @@ export interface ScanOptions {
   include?: readonly string[];
   exclude?: readonly string[];
   fs?: ScanFs;
+  /**
+   * Globs (gitignore syntax) of the indexer's own output inside the workspace (the run folder):
+   * reported as `run-folder` and never entered, so that a run never indexes run.json, the corpus or
+   * a leftover .corpus-tmp-* of an earlier one.
+   */
+  output?: readonly string[];
   signal?: AbortSignal;
   onDir?(dirsDone: number, filesFound: number): void;
 }
@@ -54,6 +70,7 @@ export async function scanWorkspace(root: string, options: ScanOptions = {}): Pr
   const fs = options.fs ?? nodeFs;
   const include = new GlobSet(options.include ?? []);
   const exclude = new GlobSet(options.exclude ?? []);
+  const output = new GlobSet(options.output ?? []);
   const rootReal = await fs.realpath(root);
   const candidates: ScanCandidate[] = [];
   const skipped: ManifestFile[] = [];
@@ -61,7 +78,14 @@ export async function scanWorkspace(root: string, options: ScanOptions = {}): Pr
     skipped.push({ path, status: 'skipped', reason, bytes: 0, ...(detail ? { detail } : {}) });
 
   let baseRules: IgnoreRule[] = [];
-  const exclude0 = await readOptional(fs, join(root, '.git', 'info', 'exclude'));
+  let exclude0: string | undefined;
+  try {
+    exclude0 = await readIgnoreFile(fs, join(root, '.git', 'info', 'exclude'));
+  } catch (err) {
+    // Without its rules nothing can be trusted to be wanted: skip everything, and say why.
+    skip('./', 'unreadable', `.git/info/exclude: ${errorCode(err)}`);
+    return { candidates, skipped };
+  }
   if (exclude0 !== undefined) baseRules = parseGitignore(exclude0, '');
 
   let dirsDone = 0;
@@ -79,7 +103,15 @@ export async function scanWorkspace(root: string, options: ScanOptions = {}): Pr
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     let rules = inherited;
     if (entries.some((e) => e.name === '.gitignore' && !e.isDirectory())) {
-      const text = await readOptional(fs, join(abs, '.gitignore'));
+      let text: string | undefined;
+      try {
+        text = await readIgnoreFile(fs, join(abs, '.gitignore'));
+      } catch (err) {
+        // Walking on without this folder's rules would index what it ignores (build output,
+        // credentials): the folder is skipped as a whole instead.
+        skip(rel === '' ? './' : rel + '/', 'unreadable', `${rel === '' ? '' : rel + '/'}.gitignore: ${errorCode(err)}`);
+        return;
+      }
       if (text !== undefined) rules = inherited.concat(parseGitignore(text, rel));
     }
     dirsDone++;
@@ -104,6 +136,10 @@ export async function scanWorkspace(root: string, options: ScanOptions = {}): Pr
       }
       if (matchIgnore(rules, path, isDir) === true) {
         skip(isDir ? path + '/' : path, 'gitignored');
+        continue;
+      }
+      if (!output.empty && output.matches(path, isDir)) {
+        skip(isDir ? path + '/' : path, 'run-folder', 'output of the indexer');
         continue;
       }
       if (isDir) {
@@ -157,12 +193,35 @@ async function classifySymlink(
   skip(path, 'symlink', `not followed; target ${relPosix} is indexed at its own path`);
 }
 
-async function readOptional(fs: ScanFs, path: string): Promise<string | undefined> {
+/**
+ * The text of a .gitignore or .git/info/exclude. Undefined when there is none (ENOENT; ENOTDIR when
+ * `.git` is a file, as in a worktree or submodule) or when it is not a regular file: a symbolic link
+ * is not followed (git >= 2.32 does not follow a symlinked .gitignore either) and a FIFO would block
+ * the read forever. Throws on any other error (EACCES, EIO) and, with code EFBIG, past
+ * MAX_IGNORE_FILE_BYTES: the caller must not go on as if the file had no rules.
+ */
+export async function readIgnoreFile(fs: ScanFs, path: string): Promise<string | undefined> {
+  const absent = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes(errorCode(err));
+  const tooLarge = (size: number) =>
+    Object.assign(new Error(`${path}: ${size} bytes, over ${MAX_IGNORE_FILE_BYTES}`), { code: 'EFBIG' });
+  let info: { isFile(): boolean; size: number };
   try {
-    return (await fs.readFile(path)).toString('utf8');
-  } catch {
-    return undefined;
+    info = await fs.lstat(path);
+  } catch (err) {
+    if (absent(err)) return undefined;
+    throw err;
   }
+  if (!info.isFile()) return undefined;
+  if (info.size > MAX_IGNORE_FILE_BYTES) throw tooLarge(info.size);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(path);
+  } catch (err) {
+    if (absent(err)) return undefined; // removed since the lstat
+    throw err;
+  }
+  if (bytes.length > MAX_IGNORE_FILE_BYTES) throw tooLarge(bytes.length); // grew since the lstat
+  return bytes.toString('utf8');
 }
 
 export function errorCode(err: unknown): string {

@@ -63,6 +63,7 @@ export type SkipReason =
   | 'excluded'
   | 'not-included'
   | 'vendored'
+  | 'run-folder'
   | 'symlink'
   | 'symlink-outside'
   | 'symlink-loop'

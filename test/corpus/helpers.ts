@@ -55,6 +55,21 @@ export function plantedSecrets(): [string, string, string][] {
   const slackHook = 'https://hooks.slack.com/services/' + 'T01ABCDEF/B02GHIJKL/' + 'a1b2C3d4E5f6G7h8I9j0K1l2';
   const stripe = 'sk_' + 'live_' + '51HqzRtK9LmNpQ2wXyZ8vB4c';
   const jwt = 'eyJhbGciOiJIUzI1NiJ9' + '.eyJzdWIiOiIxMjM0NTY3ODkwIn0' + '.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV';
+  const stripeHook = 'whsec_' + 'Mz8Kq2Lp7Xw4Rn9Tv3Bc6Hd1Jf5Gs0Ae';
+  const slackApp = 'xapp-' + '1-A01BCDEF23G-4567890123456-' + 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+  const discordHook = 'https://discord.com/api/webhooks/' + '112233445566778899/' + 'Qw3rTy7UiOp1AsDfGh5JkLzX' + rep('cV9bN2', 5);
+  const openai = 'sk-' + 'proj-' + 'Xk4mQ9Lr2TzW7vNp3BcY8dHf1JsG6aEu0RiK5oPl';
+  const npmToken = 'npm_' + 'Rb7Kx2Mq9Lz4Wn8Tp3Vc6Yh1Jd5Gf0SaEu2K';
+  const gitlab = 'glpat-' + 'Zq8Xm3Lk7Rw2Np9Tv4Bc';
+  const sendgrid = 'SG.' + 'Ab3Cd5Ef7Gh9Ij1Kl3Mn5P' + '.' + 'Qr7St9Uv1Wx3Yz5Ab7Cd9Ef1Gh3Ij5Kl7Mn9Op1Qr3';
+  const bearer = 'Zk3Lq9Wm4Xn7Rp1Ts5Vy8Bc3';
+  const basic = Buffer.from('deploy:' + 'Pq7Lm2Xz9Kw4').toString('base64');
+  const pemB64 = Buffer.from(`${begin}\n${pemBody}\n${end}\n`).toString('base64');
+  const ppkPrivate = 'AAAAIB' + rep('x7Kq2Lm9', 5) + 'Zr4=';
+  const ppk = ['PuTTY-User-Key-File-3: ssh-ed25519', 'Encryption: none', 'Comment: deploy', 'Public-Lines: 1', 'AAAAC3NzaC1lZDI1NTE5AAAAIPb8', 'Private-Lines: 1', ppkPrivate, 'Private-MAC: 0a1b2c3d'].join('\n');
+  const dbPassword = 'Tr0ub4dor' + '3xQ9z';
+  const humanPassword = 'Summer' + '2024';
+  const passphrase = 'correct horse ' + 'battery staple';
   const assigned = 'Zr8#kP2!vQ9@mX4$wL7t';
   const assignedYaml = 'q8Hn3Vb6Tk1Jx5Mz0Lc9';
   return [
@@ -75,6 +90,20 @@ export function plantedSecrets(): [string, string, string][] {
     ['jwt', jwt, `const session = "${jwt}";`],
     ['assigned-secret', assigned, `db_password = "${assigned}"`],
     ['assigned-secret', assignedYaml, `api_key: ${assignedYaml}`],
+    ['stripe-key', stripeHook, `STRIPE_WEBHOOK = "${stripeHook}"`],
+    ['slack-token', slackApp, `socket = SocketModeClient(app_token_value="${slackApp}")`],
+    ['discord-webhook', discordHook.slice(discordHook.lastIndexOf('/') + 1), `DISCORD = "${discordHook}"`],
+    ['openai-key', openai, `client = OpenAI(api_key_value="${openai}")`],
+    ['npm-token', npmToken, `NPM_AUTH = "//registry.npmjs.org/:_authToken=${npmToken}"`],
+    ['gitlab-token', gitlab, `gl = gitlab.Gitlab(url, "${gitlab}")`],
+    ['sendgrid-key', sendgrid, `sg = SendGridAPIClient("${sendgrid}")`],
+    ['authorization-header', bearer, `headers = {"Authorization": "Bearer ${bearer}"}`],
+    ['authorization-header', basic, `curl_args = ["-H", "Authorization: Basic ${basic}"]`],
+    ['private-key-base64', pemB64.slice(20, 80), `KUBECONFIG_KEY = "client-key-data: ${pemB64}"`],
+    ['putty-private-key', ppkPrivate, `PPK = """${ppk}\n"""`],
+    ['connection-string-password', dbPassword, `DATABASE_URL = "postgres://admin:${dbPassword}@db.example.com:5432/app"`],
+    ['password', humanPassword, `spring_datasource_password = ${humanPassword}`],
+    ['password', passphrase, `passphrase = "${passphrase}"`],
   ];
 }
 

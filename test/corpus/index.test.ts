@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { indexWorkspace, IndexError, IndexProgress } from '../../extension/corpus/index';
@@ -339,4 +339,40 @@ test('a workspace with nothing to index is an IndexError that says what was seen
   const runDir = tempDir('run');
   await assert.rejects(indexWorkspace(root, runDir), (err: Error) => err instanceof IndexError && /none kept/.test(err.message) && /lockfile 1/.test(err.message));
   assert.ok(!existsSync(join(runDir, 'corpus')));
+});
+
+test('a file that grew past the size limit after it was measured is skipped as too large, not read whole', async () => {
+  const root = tempDir('grow');
+  write(root, 'app.py', 'def app():\n    return 1\n');
+  write(root, 'growing.py', 'x = 1\n');
+  const limit = 4096;
+  // The stat sees 6 bytes; the log-like writer then appends past the limit before the read.
+  const fs: ScanFs = {
+    ...nodeFs,
+    stat: async (p) => {
+      const st = await nodeFs.stat(p);
+      if (p.endsWith('growing.py')) appendFileSync(p, 'y = 2\n'.repeat(limit));
+      return st;
+    },
+  };
+  const runDir = tempDir('run');
+  await buildCorpus(root, runDir, { maxFileBytes: limit }, {}, { trainTokenizer: trainTokenizerAsync, chooseVocabSize, fs });
+  const grown = byPath(readCorpus(runDir)).get('growing.py');
+  assert.equal(grown.reason, 'too-large');
+  assert.equal(grown.detail, `${6 + 6 * limit} > ${limit} bytes`);
+});
+
+test('a run folder inside the workspace is not indexed by the next run', async () => {
+  const root = tempDir('inrun');
+  write(root, 'src/a.py', 'def a():\n    return 1\n\n\ndef b():\n    return 2\n');
+  write(root, 'src/b.py', 'def c():\n    return 3\n');
+  const runDir = join(root, 'runs', 'r1');
+  await indexWorkspace(root, runDir);
+  write(runDir, '.corpus-tmp-1-dead/manifest.json', '{"left": "behind by a killed run"}\n');
+  const summary = await indexWorkspace(root, runDir);
+  const files = byPath(readCorpus(runDir));
+  assert.equal(summary.filesKept, 2);
+  // One entry for the whole folder: nothing inside it (run.json, corpus/, the leftover) was read.
+  assert.deepEqual([...files.keys()].filter((p) => p.startsWith('runs/')), ['runs/r1/']);
+  assert.equal(files.get('runs/r1/').reason, 'run-folder');
 });
