@@ -1,17 +1,18 @@
 """Checkpoints: RUN/checkpoints/last.pt (everything needed to resume), best.pt (the weights with
 the best held-out infill score, no optimizer) and config.json (the resolved run configuration).
 
-Every file is written to a temporary name in the same folder, flushed to disk and renamed over
-the old one (os.replace is atomic on POSIX and Windows), so a kill at any moment leaves either
-the old or the new file, never half of one.
+Every file is written to a temporary name in the same folder (NAME.tmp-PID), flushed to disk and
+renamed over the old one (os.replace is atomic on POSIX and Windows), so a kill at any moment leaves
+either the old or the new file, never half of one. A SIGKILL mid-write leaves the temporary file
+behind; `remove_stale_temps` clears those at the next start.
 """
 from __future__ import annotations
 
 import inspect
-import io
 import json
 import os
 import pickle
+import re
 import zipfile
 
 import torch
@@ -24,12 +25,35 @@ FORMAT = 1
 _FULL_PICKLE = {"weights_only": False} if "weights_only" in inspect.signature(torch.load).parameters else {}
 
 
-def atomic_write_bytes(path: str, data: bytes):
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+TMP_SUFFIX = re.compile(r"\.tmp-\d+$")  # f"{path}.tmp-{pid}", as _atomic_write names them
+
+
+def fsync_dir(folder: str):
+    """Make a rename (or removal) in `folder` durable across a power loss. POSIX only (Windows
+    cannot open a folder); best effort: some file systems refuse to fsync a folder (EINVAL), and
+    the rename itself has already happened."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder or ".", os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: str, write):
+    """write(f) into PATH.tmp-PID, fsync, rename over PATH, fsync the folder."""
+    folder = os.path.dirname(path)
+    os.makedirs(folder or ".", exist_ok=True)
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -39,6 +63,11 @@ def atomic_write_bytes(path: str, data: bytes):
         except OSError:
             pass
         raise
+    fsync_dir(folder)
+
+
+def atomic_write_bytes(path: str, data: bytes):
+    _atomic_write(path, lambda f: f.write(data))
 
 
 def atomic_write_json(path: str, obj):
@@ -46,9 +75,31 @@ def atomic_write_json(path: str, obj):
 
 
 def save_checkpoint(path: str, state: dict):
-    buf = io.BytesIO()
-    torch.save(dict(state, format=FORMAT), buf)
-    atomic_write_bytes(path, buf.getvalue())
+    # Straight into the temporary file: serialising to a BytesIO first held a second copy of the
+    # whole checkpoint in memory (GBs for the large preset with its optimizer state).
+    _atomic_write(path, lambda f: torch.save(dict(state, format=FORMAT), f))
+
+
+def remove_stale_temps(folder: str, log=lambda m: None) -> list:
+    """Delete NAME.tmp-PID files in `folder`: left by a writer killed mid-write (SIGKILL, power
+    loss), never renamed, and as large as a checkpoint. Call it where no other process writes
+    (rank 0, before training); files of other names are never touched."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        p = os.path.join(folder, name)
+        if TMP_SUFFIX.search(name) and os.path.isfile(p):
+            try:
+                os.remove(p)
+                removed.append(name)
+            except OSError:
+                pass
+    if removed:
+        log(f"removed {len(removed)} unfinished temporary file(s) in {folder}: {', '.join(sorted(removed))}")
+    return removed
 
 
 def load_checkpoint(path: str) -> dict:

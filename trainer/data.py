@@ -289,6 +289,10 @@ class Stream:
     def load_state(self, st: dict):
         self.epoch, self.index = int(st["epoch"]), int(st["index"])
         self.rng.bit_generator.state = st["rng"]
+        if self.index >= self.windows_per_epoch():
+            # Re-indexed to a smaller corpus since the checkpoint: the saved position is past this
+            # corpus's last window, so that epoch is over; go on with the next one.
+            self.epoch, self.index = self.epoch + 1, 0
 
 
 def eval_subset(tasks: list, n: int, seed: int) -> list:

@@ -2,6 +2,7 @@
 command that fixes whatever is missing (apt for Debian's python3, pip inside a virtual env)."""
 from __future__ import annotations
 
+import inspect
 import os
 import platform
 import shutil
@@ -11,6 +12,27 @@ import sys
 
 def _in_venv() -> bool:
     return sys.prefix != getattr(sys, "base_prefix", sys.prefix)
+
+
+def bf16_native(is_bf16_supported=None, capability=None) -> bool:
+    """Does the current CUDA GPU compute in bf16 natively (compute capability >= 8, Ampere on)?
+    torch >= 2.3's `is_bf16_supported()` also answers True where bf16 is only emulated (T4, V100),
+    where bf16 autocast is slower than float32; it takes `including_emulation=False` to ask for
+    native support alone. Older torch has no such parameter and answers for native support, but
+    the capability is checked as well. Arguments are for tests (a fake function, a capability)."""
+    if is_bf16_supported is None:
+        import torch
+        is_bf16_supported = torch.cuda.is_bf16_supported
+    try:
+        params = inspect.signature(is_bf16_supported).parameters
+    except (TypeError, ValueError):  # no signature to read: ask nothing of it
+        params = {}
+    if "including_emulation" in params:
+        return bool(is_bf16_supported(including_emulation=False))
+    if capability is None:
+        import torch
+        capability = torch.cuda.get_device_capability()
+    return capability[0] >= 8 and bool(is_bf16_supported())
 
 
 def report() -> dict:
@@ -35,7 +57,7 @@ def report() -> dict:
                 out["cuda"]["devices"].append({"index": i, "name": p.name,
                                                "memory_gb": round(p.total_memory / 2**30, 1),
                                                "capability": f"{p.major}.{p.minor}"})
-        out["bf16"] = bool(cuda and torch.cuda.is_bf16_supported())
+        out["bf16"] = bool(cuda and bf16_native())  # native only: emulated bf16 is slower than float32
         mps = getattr(torch.backends, "mps", None)
         out["mps"] = bool(mps is not None and mps.is_available())
         out["sdpa"] = hasattr(F, "scaled_dot_product_attention")

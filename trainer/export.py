@@ -1,6 +1,10 @@
 """Export a checkpoint to RUN/model.onnx + RUN/model.json (docs/contracts.md), atomically, with the
 engine's cached graphs RUN/model.context.onnx + RUN/model.step.onnx beside them (trainer/cached.py).
 
+Each file is replaced atomically, but not the set: model.json goes first (removed) and comes back
+last, so that a killed export leaves no model.json beside a mix of new and old graphs — readers
+find model.json (the engine reads the graph names from it) or no model, never mixed weights.
+
 model.onnx: input `input_ids` int64 [batch, seq] -> output `logits` float32 [batch, seq, vocab],
 opset 17, dynamic batch and seq axes; traced in float32 on the CPU with plain matmul/softmax
 attention. Python has no onnxruntime here, so numerical parity is checked two ways: a small numpy
@@ -17,7 +21,7 @@ import os
 
 import torch
 
-from .checkpoint import atomic_write_bytes, atomic_write_json, load_checkpoint
+from .checkpoint import atomic_write_bytes, atomic_write_json, fsync_dir, load_checkpoint
 from .errors import TrainerError
 from .model import ModelConfig, Transformer
 from .objectives import CANVAS_CHOICES, SPECIAL_IDS
@@ -61,6 +65,9 @@ def onnx_bytes(model: Transformer, example_len: int = 8) -> bytes:
         model.exporting = False
 
 
+INT8_KV_STEP = "model.step.int8kv.onnx"  # diffusion exports only (docs/contracts.md "Cached graphs")
+
+
 def model_json(state: dict, model: Transformer) -> dict:
     cfg, ts = state["config"], state["train_state"]
     best = ts.get("best") or {}
@@ -77,9 +84,11 @@ def model_json(state: dict, model: Transformer) -> dict:
         "sampler": {"threshold": cfg.get("threshold", 0.9), "canvas_lengths": list(CANVAS_CHOICES)},
         # context/step: the cached graphs of trainer/cached.py (engine fast path); readers that
         # know only `full` ignore them (docs/contracts.md "Cached graphs").
-        # step_int8: the step graph with int8 weights (trainer/quantize.py), the engine's default
+        # step_int8: the step graph with int8 weights (trainer/quantize.py), the engine's default;
+        # step_int8_kv (diffusion): int8 weights and int8 context K/V, the default where present
         "graphs": {"full": "model.onnx", "context": "model.context.onnx", "step": "model.step.onnx",
-                   "step_int8": "model.step.int8.onnx"},
+                   "step_int8": "model.step.int8.onnx",
+                   **({"step_int8_kv": INT8_KV_STEP} if cfg["objective"] == "diffusion" else {})},
     }
 
 
@@ -93,14 +102,29 @@ def export_run(run_dir: str, checkpoint: str | None = None, log=lambda m: None) 
     model = model_from_checkpoint(state)
     data = onnx_bytes(model)
     path = os.path.join(run_dir, "model.onnx")
+    meta_path = os.path.join(run_dir, "model.json")
     from .cached import context_onnx_bytes, step_onnx_bytes
-    from .quantize import step_int8_onnx_bytes
-    # the cached graphs first, model.json last: a reader never sees graphs that are not there yet
-    atomic_write_bytes(os.path.join(run_dir, "model.context.onnx"), context_onnx_bytes(model))
-    atomic_write_bytes(os.path.join(run_dir, "model.step.onnx"), step_onnx_bytes(model))
-    atomic_write_bytes(os.path.join(run_dir, "model.step.int8.onnx"), step_int8_onnx_bytes(model))
-    atomic_write_bytes(path, data)
-    atomic_write_json(os.path.join(run_dir, "model.json"), model_json(state, model))
+    from .quantize import step_int8_kv_onnx_bytes, step_int8_onnx_bytes
+    # Withdraw the old export before its first graph is replaced: a kill from here on leaves no
+    # model.json, which every reader treats as "no model" (the engine takes the graph names from
+    # it; the extension's run list wants model.onnx and model.json), not new graphs beside an old
+    # model.json. The folder fsync orders the removal before the new graphs on disk too.
+    if os.path.exists(meta_path):
+        os.remove(meta_path)
+        fsync_dir(run_dir)
+        log(f"replacing the export in {run_dir}: model.json is withdrawn until the new graphs are written")
+    try:
+        atomic_write_bytes(os.path.join(run_dir, "model.context.onnx"), context_onnx_bytes(model))
+        atomic_write_bytes(os.path.join(run_dir, "model.step.onnx"), step_onnx_bytes(model))
+        atomic_write_bytes(os.path.join(run_dir, "model.step.int8.onnx"), step_int8_onnx_bytes(model))
+        if model_json(state, model)["graphs"].get("step_int8_kv"):
+            atomic_write_bytes(os.path.join(run_dir, INT8_KV_STEP), step_int8_kv_onnx_bytes(model))
+        atomic_write_bytes(path, data)
+    except BaseException:
+        log(f"the export stopped part-way: {run_dir} has no model.json (no usable model) until "
+            "`python -m trainer export RUN` runs to the end")
+        raise
+    atomic_write_json(meta_path, model_json(state, model))  # last: the new set is complete
     log(f"exported {checkpoint} -> {path} ({len(data) / 2**20:.1f} MiB)")
     return path
 

@@ -8,6 +8,8 @@ with the data cursor, so `--resume` after a kill reproduces the unkilled run (on
 from __future__ import annotations
 
 import contextlib
+import datetime
+import inspect
 import math
 import os
 import random
@@ -18,8 +20,9 @@ import numpy as np
 import torch
 
 from . import objectives as obj
-from .checkpoint import atomic_write_json, load_checkpoint, save_checkpoint
+from .checkpoint import atomic_write_json, load_checkpoint, remove_stale_temps, save_checkpoint
 from .data import Stream, eval_subset, load_corpus
+from .doctor import bf16_native
 from .errors import TrainerError
 from .evaluate import infill_eval, val_loss
 from .events import Events, log
@@ -32,6 +35,10 @@ DEFAULT_BATCH = {  # sequences per step per device
     "mps": {"nano": 16, "tiny": 16, "small": 8, "base": 4, "large": 2},
 }
 DEFAULT_MINUTES = 30.0
+# How long a rank waits in a collective before the process group gives up on it. The defaults
+# (30 min; 10 min for NCCL in some torch) can be shorter than rank 0's evaluation or export of a
+# large model while the other ranks wait at the barrier.
+COLLECTIVE_TIMEOUT = datetime.timedelta(hours=2)
 
 
 # ---------------------------------------------------------------- device and distribution
@@ -52,7 +59,8 @@ class Dist:
     def init(self, device_type: str):
         if self.enabled:
             import torch.distributed as td
-            td.init_process_group("nccl" if device_type == "cuda" else "gloo")
+            kw = {"timeout": COLLECTIVE_TIMEOUT} if "timeout" in inspect.signature(td.init_process_group).parameters else {}
+            td.init_process_group("nccl" if device_type == "cuda" else "gloo", **kw)
 
     def any(self, flag: bool) -> bool:
         """True on every rank if it is true on some rank (for stop flags)."""
@@ -62,6 +70,16 @@ class Dist:
         t = torch.tensor([1.0 if flag else 0.0], device=self._dev)
         td.all_reduce(t)
         return bool(t.item() > 0)
+
+    def agree_max(self, *values: float) -> list:
+        """Each value's maximum over the ranks, the same list on every rank (float64: elapsed
+        seconds stay exact to the microsecond)."""
+        if not self.enabled:
+            return [float(v) for v in values]
+        import torch.distributed as td
+        t = torch.tensor(values, dtype=torch.float64, device=self._dev)
+        td.all_reduce(t, op=td.ReduceOp.MAX)
+        return t.tolist()
 
     def barrier(self):
         if self.enabled:
@@ -98,7 +116,7 @@ def resolve_device(name: str, dist: Dist):
 
 
 def autocast_for(device) -> callable:
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+    if device.type == "cuda" and bf16_native():  # emulated bf16 (T4, V100) is slower than float32
         return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext
 
@@ -113,13 +131,14 @@ def is_oom(e: BaseException) -> bool:
 
 def resolve_config(args, corpus, device, dist: Dist, saved: dict | None) -> dict:
     """Everything the run depends on, as one JSON-able dict (saved beside each checkpoint).
-    On resume the saved configuration wins, except for an explicitly given budget."""
+    On resume the saved configuration wins, except for an explicitly given budget, the evaluation,
+    checkpoint and log intervals, --compile, and --lr (the way on after a loss that became NaN)."""
     if saved:
         cfg = dict(saved)
         for k in ("minutes", "epochs", "tokens", "max_steps"):
             if any(getattr(args, b, None) is not None for b in ("minutes", "epochs", "tokens", "max_steps")):
                 cfg[k] = getattr(args, k, None)
-        for k in ("eval_every", "checkpoint_every", "log_every", "compile"):
+        for k in ("eval_every", "checkpoint_every", "log_every", "compile", "lr"):
             if getattr(args, k, None) is not None:
                 cfg[k] = getattr(args, k)
         return cfg
@@ -288,6 +307,8 @@ def _train(args, cancel: Cancel) -> int:
         log("--resume: no checkpoint yet, starting from scratch")
 
     cfg = resolve_config(args, corpus, device, dist, saved["config"] if saved else None)
+    if saved and cfg["lr"] != saved["config"]["lr"]:
+        log(f"--lr {cfg['lr']:g} replaces the checkpoint's peak learning rate {saved['config']['lr']:g}")
     args.resolved = cfg  # for the out-of-memory hint
     causal = cfg["objective"] == "autoregressive"
     torch.manual_seed(cfg["seed"])
@@ -353,7 +374,41 @@ def _train(args, cancel: Cancel) -> int:
             st["optimizer"] = opt.state_dict()
         return st
 
+    def nonfinite_error(what: str) -> TrainerError:
+        # On --resume, --lr replaces the saved learning rate (resolve_config), so both ways are true.
+        return TrainerError(f"{what} at step {step}",
+                            f"Lower the learning rate: train again with --lr {cfg['lr'] / 3:.2g}, adding --resume "
+                            "to continue from last.pt (the last finite state; if it fails again at once, "
+                            "start afresh without --resume).")
+
+    # The first training window, to see whether the model's outputs are still finite: weights can
+    # stay finite but so large that every logit overflows (seen with a far too high --lr).
+    probe = torch.as_tensor(np.asarray(corpus.train[:cfg["seq_len"]], dtype=np.int64))[None].to(device)
+
+    def check_finite():
+        """Before last.pt or best.pt can take the weights: the step events check the loss only on
+        the steps they are emitted, and an evaluation of a NaN model (pads decoded, scoring 0) could
+        even win best.pt within the noise rule. Every rank calls it and the verdict is agreed, so
+        that all ranks raise together (one alone would leave the others waiting in a collective).
+        No randomness is drawn: a run stays reproducible."""
+        loss_ok = bool(torch.isfinite(loss_acc))  # every step's loss since the last step event
+        # the optimizer's moments too: grad**2 overflows to inf while the weights are still finite,
+        # and a last.pt holding it fails on the first step of any --resume
+        tensors = list(raw_model.parameters()) + [v for st in opt.state.values() for v in st.values()
+                                                  if torch.is_tensor(v) and v.is_floating_point()]
+        weights_ok = bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
+        with torch.no_grad(), autocast():
+            outputs_ok = weights_ok and bool(torch.isfinite(raw_model(probe).float()).all())
+        (bad,) = dist.agree_max(0.0 if loss_ok and outputs_ok else 1.0)
+        if bad:
+            if not loss_ok:
+                raise nonfinite_error(f"the loss became {float(loss_acc) / max(1, loss_n)}")
+            raise nonfinite_error("the weights or optimizer moments became NaN/inf" if not weights_ok else
+                                  "the model's outputs became NaN/inf" if not outputs_ok else
+                                  "another rank's loss or weights became NaN/inf")
+
     def save_last():
+        check_finite()
         if dist.main:
             save_checkpoint(last_path, state_dict())
             atomic_write_json(os.path.join(ckpt_dir, "config.json"),
@@ -362,6 +417,7 @@ def _train(args, cancel: Cancel) -> int:
 
     def run_eval():
         nonlocal best, best_step
+        check_finite()
         result = None
         if dist.main:
             raw_model.eval()
@@ -386,6 +442,7 @@ def _train(args, cancel: Cancel) -> int:
 
     if dist.main:
         os.makedirs(ckpt_dir, exist_ok=True)
+        remove_stale_temps(ckpt_dir, log)  # a writer SIGKILLed mid-checkpoint leaves GBs behind
         events.emit("start", run_id=os.path.basename(run_dir), device=device_name,
                     params=raw_model.num_params(), tokens_per_epoch=len(corpus.train),
                     planned_steps=plan, planned_epochs=(plan * per_step_rows / wpe) if plan else None,
@@ -404,13 +461,17 @@ def _train(args, cancel: Cancel) -> int:
     last_save_step = step if saved else -1
     t_eval, eval_cost = time.time(), 0.0
     while True:
-        elapsed = elapsed_before + time.time() - t_start
+        # One decision for all ranks, from the longest-running rank's clock: each rank's t_start
+        # is its own, so a rank deciding alone could leave the loop for the final evaluation while
+        # the others still wait in the gradient all-reduce (a hang), and would set its own lr.
+        cancelled, elapsed = dist.agree_max(1.0 if cancel.requested else 0.0,
+                                            elapsed_before + time.time() - t_start)
         progress = step / plan if plan else elapsed / (60 * minutes)
         if plan and step >= plan:
             reason = "epochs" if cfg.get("epochs") and not cfg.get("tokens") and not cfg.get("max_steps") else "budget"
         elif not plan and progress >= 1:
             reason = "budget"
-        if dist.any(cancel.requested) and reason is None:
+        if cancelled and reason is None:
             reason = "cancelled"
         if reason:
             break
@@ -455,8 +516,7 @@ def _train(args, cancel: Cancel) -> int:
             loss_acc.zero_()
             loss_n, t_log, tok_log = 0, now, tokens
             if not math.isfinite(mean_loss):
-                raise TrainerError(f"the loss became {mean_loss} at step {step}",
-                                   f"Lower the learning rate (--lr {cfg['lr'] / 3:.2g}) and train again.")
+                raise nonfinite_error(f"the loss became {mean_loss}")
         if eval_every:
             eval_now = step % eval_every == 0
         else:
@@ -476,6 +536,8 @@ def _train(args, cancel: Cancel) -> int:
         run_eval()
     if last_save_step != step:
         save_last()
+    if dist.enabled:
+        log(f"rank {dist.rank}: stopped at step {step} ({reason})")
     if dist.main:
         if reason != "cancelled" and not args.no_export:
             from .export import export_run

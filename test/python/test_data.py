@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import encode, make_corpus
+from conftest import encode, make_corpus, sample_docs
 from trainer.data import Decoder, Stream, eval_subset, load_corpus
 from trainer.errors import TrainerError
 
@@ -59,6 +59,27 @@ def test_the_stream_resumes_exactly_from_its_state(corpus_run):
     b.load_state(st)
     rows_b, cv_b = b.diffusion_rows(9)
     assert np.array_equal(rows_a, rows_b) and cv_a == cv_b
+
+
+def test_a_stream_resumed_on_a_smaller_corpus_starts_the_next_epoch(tmp_path):
+    """A checkpoint's position late in an epoch of a large corpus, resumed after the workspace was
+    re-indexed to fewer windows: that epoch is over, the next begins (it used to raise IndexError)."""
+    big = load_corpus(make_corpus(tmp_path / "big", docs=sample_docs(12)))
+    small = load_corpus(make_corpus(tmp_path / "small", docs=sample_docs(2)))
+    a = Stream(big, 32, seed=2)
+    a.next_windows(a.windows_per_epoch() - 2)
+    st = a.state()
+    b = Stream(small, 32, seed=2)
+    assert st["epoch"] == 0 and st["index"] >= b.windows_per_epoch()
+    b.load_state(st)
+    assert (b.epoch, b.index) == (1, 0)
+    k = b.windows_per_epoch()
+    starts = b.next_windows(k)  # the whole of epoch 1 over the small corpus, each window once
+    assert len(set(starts)) == k and all(0 <= s <= len(small.train) - 32 for s in starts)
+    assert (b.epoch, b.index) == (2, 0)
+    c = Stream(small, 32, seed=2)  # a position that still fits is kept as it was
+    c.load_state(dict(st, index=3))
+    assert (c.epoch, c.index) == (0, 3)
 
 
 def test_span_rows_take_their_middle_from_the_window(corpus_run):

@@ -45,7 +45,8 @@ def test_model_json_has_the_contract_fields(capsys, corpus_run):
                 "graphs"):
         assert key in mj, key
     assert mj["format"] == 1 and mj["vocab_size"] == 262 and mj["graphs"] == {"full": "model.onnx", "context": "model.context.onnx", "step": "model.step.onnx",
-                                                                             "step_int8": "model.step.int8.onnx"}
+                                                                             "step_int8": "model.step.int8.onnx",
+                                                                             "step_int8_kv": "model.step.int8kv.onnx"}
     assert mj["special_ids"] == {"pad": 0, "eos": 1, "mask": 2, "fim_prefix": 3, "fim_suffix": 4, "fim_middle": 5}
     assert {"infill_exact", "infill_edit_sim", "by_kind"} <= set(mj["eval"])
     assert mj["sampler"]["canvas_lengths"] == [16, 32, 64]

@@ -2,6 +2,7 @@
 same result as an unkilled one."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,25 +80,26 @@ def test_a_run_killed_mid_way_resumes_to_the_same_weights_and_metrics(tmp_path):
     assert ref_events[-1]["best_step"] == ev[-1]["best_step"]
 
 
-def test_two_process_data_parallel_training_writes_from_rank_zero_only(tmp_path):
-    """torchrun's environment by hand (gloo on the CPU): rank 1 stays silent, rank 0 reports."""
+def run_two_ranks(tmp_path, run, args, stagger_s=0.0, deadline_s=240):
+    """torchrun's environment by hand (gloo on the CPU), rank 1 started `stagger_s` after rank 0;
+    -> (return codes, [(stdout, stderr)] per rank)."""
     import socket
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    run = make_corpus(tmp_path / "ddp")
     procs, logs = [], []
     for rank in (0, 1):
+        if rank and stagger_s:
+            time.sleep(stagger_s)
         env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank),
                    LOCAL_RANK=str(rank), PYTHONDONTWRITEBYTECODE="1", PYTHONFAULTHANDLER="1")
         # Output goes to files, not pipes: reading one rank's pipes while the other's fill up
         # would block that rank inside a collective and hang both.
         out, err = open(tmp_path / f"rank{rank}.out", "w+"), open(tmp_path / f"rank{rank}.err", "w+")
         logs.append((out, err))
-        procs.append(subprocess.Popen([sys.executable, "-m", "trainer", "train", run, *ARGS[:6], "--max-steps", "4",
-                                       "--eval-every", "2", "--eval-tasks", "1", "--device", "cpu", "--no-export"],
+        procs.append(subprocess.Popen([sys.executable, "-m", "trainer", "train", run, *args],
                                       cwd=ROOT, env=env, stdout=out, stderr=err, text=True))
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + deadline_s
     try:
         for p in procs:
             try:
@@ -121,10 +123,73 @@ def test_two_process_data_parallel_training_writes_from_rank_zero_only(tmp_path)
         outs.append((out.read(), err.read()))
         out.close()
         err.close()
-    assert [p.returncode for p in procs] == [0, 0], "\n".join(f"rank {r}: {o[-1500:]}\n{e[-3000:]}" for r, (o, e) in enumerate(outs))
+    codes = [p.returncode for p in procs]
+    assert codes == [0, 0], "\n".join(f"rank {r}: {o[-1500:]}\n{e[-3000:]}" for r, (o, e) in enumerate(outs))
+    return outs
+
+
+def test_two_process_data_parallel_training_writes_from_rank_zero_only(tmp_path):
+    """Rank 1 stays silent, rank 0 reports."""
+    run = make_corpus(tmp_path / "ddp")
+    outs = run_two_ranks(tmp_path, run, [*ARGS[:6], "--max-steps", "4", "--eval-every", "2", "--eval-tasks", "1",
+                                         "--device", "cpu", "--no-export"])
     ev0, ev1 = events_of(outs[0][0]), events_of(outs[1][0])
     assert ev1 == []
     assert ev0[0]["world_size"] == 2 and ev0[-1]["type"] == "done" and ev0[-1]["tokens"] == 4 * 2 * 4 * 32
+
+
+def test_data_parallel_ranks_end_a_time_budget_on_the_same_step(tmp_path):
+    """Each rank's clock starts on its own; rank 1 starts 1.5 s after rank 0, so deciding alone,
+    rank 0 would stop dozens of steps earlier and leave rank 1 waiting in the gradient all-reduce."""
+    run = make_corpus(tmp_path / "ddp")
+    outs = run_two_ranks(tmp_path, run, [*ARGS[:6], "--minutes", "0.04", "--eval-tasks", "1", "--device", "cpu",
+                                         "--no-export", "--log-every", "1"], stagger_s=1.5, deadline_s=90)
+    ev0 = events_of(outs[0][0])
+    done = ev0[-1]
+    assert done["type"] == "done" and done["reason"] == "budget" and done["step"] > 10
+    stops = [int(line.rsplit("step ", 1)[1].split()[0]) for _, err in outs for line in err.splitlines()
+             if ": stopped at step " in line]
+    assert stops == [done["step"]] * 2, [err[-1500:] for _, err in outs]
+
+
+def test_a_loss_that_became_nan_reaches_no_checkpoint(tmp_path, capsys):
+    """--lr 100 wrecks a nano model within a few steps. Step events only every 1000 steps (never
+    in between), a checkpoint and evaluation every step: the run must stop with the NaN error
+    before last.pt or best.pt take non-finite weights, optimizer moments or outputs."""
+    import numpy as np
+    from trainer.__main__ import main
+    from trainer.export import model_from_checkpoint
+    run = make_corpus(tmp_path / "run", docs=[DOC] * 4)
+    assert main(["train", run, "--preset", "nano", "--seq-len", "32", "--batch-size", "4", "--max-steps", "30",
+                 "--checkpoint-every", "1", "--eval-every", "1", "--eval-tasks", "2", "--no-engine-length",
+                 "--log-every", "1000", "--device", "cpu", "--no-export", "--lr", "100"]) == 1
+    ev = events_of(capsys.readouterr().out)
+    err = ev[-1]
+    assert err["type"] == "error" and re.search(r"(nan|NaN|inf) at step \d+$", err["message"]), err
+    assert "--lr 33" in err["hint"] and "--resume" in err["hint"]
+    failed_at = int(err["message"].rsplit("step ", 1)[1])
+    assert failed_at < 30  # at once, not at the next step event
+    x = torch.as_tensor(np.fromfile(os.path.join(run, "corpus", "train.bin"), dtype="<u2")[:32].astype(np.int64))[None]
+    for name in ("last.pt", "best.pt"):
+        st = load_checkpoint(os.path.join(run, "checkpoints", name))
+        assert st["train_state"]["step"] < failed_at
+        moments = [v for s in st.get("optimizer", {"state": {}})["state"].values() for v in s.values() if v.dim()]
+        assert all(torch.isfinite(t).all() for t in [*st["model"].values(), *moments]), name
+        with torch.no_grad():
+            assert torch.isfinite(model_from_checkpoint(st)(x)).all(), name
+
+
+def test_resume_takes_an_explicit_lr_as_the_nan_hint_says(tmp_path, capsys):
+    from trainer.__main__ import main
+    run = make_corpus(tmp_path / "run")
+    assert main(["train", run, *ARGS[:6], "--max-steps", "4", "--eval-tasks", "0", "--device", "cpu",
+                 "--no-export", "--lr", "2e-3"]) == 0
+    assert main(["train", run, "--resume", "--max-steps", "8", "--lr", "5e-4", "--log-every", "1", "--device", "cpu",
+                 "--no-export", "--eval-tasks", "0"]) == 0
+    ev = events_of(capsys.readouterr().out)
+    lrs = [e["lr"] for e in ev if e["type"] == "step" and e["step"] > 4]
+    assert len(lrs) == 4 and max(lrs) <= 5e-4  # the saved 2e-3 would give 1.1e-3 at step 5
+    assert final_state(run)["config"]["lr"] == 5e-4
 
 
 def test_the_best_checkpoint_is_the_newer_one_unless_the_older_is_better_beyond_noise():
