@@ -57,33 +57,35 @@ function quantile(xs: number[], q: number): number {
 }
 
 /** Exports a random-init model of `preset` (seed 0) with the given vocabulary, all three graphs, once. */
-function exportModel(dir: string, preset: string, vocab: number, causal: boolean): { path: string; context: string; step: string; stepInt8: string; params: number } {
-  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g10`); // g10: the graphs' interface and operators of the fifth session (docs/contracts.md "Cached graphs")
+function exportModel(dir: string, preset: string, vocab: number, causal: boolean): { path: string; context: string; step: string; stepInt8: string; stepInt8Kv: string; params: number } {
+  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g11`); // g11: the graphs' interface of the sixth session, int8 K/V (docs/contracts.md "Cached graphs")
   const path = base + '.onnx';
   const context = base + '.context.onnx';
   const step = base + '.step.onnx';
   const stepInt8 = base + '.step.int8.onnx';
+  const stepInt8Kv = base + '.step.int8kv.onnx';
   const paramsPath = path + '.params';
-  if (![path, context, step, stepInt8, paramsPath].every((p) => existsSync(p))) {
+  if (![path, context, step, stepInt8, stepInt8Kv, paramsPath].every((p) => existsSync(p))) {
     log(`exporting a random-init ${causal ? 'AR ' : ''}${preset} model (vocab ${vocab}) ...`);
     const r = spawnSync(PYTHON, ['-c', `
 import sys, torch
 from trainer.model import ModelConfig, PRESETS, Transformer
 from trainer.export import onnx_bytes
 from trainer.cached import context_onnx_bytes, step_onnx_bytes
-from trainer.quantize import step_int8_onnx_bytes
+from trainer.quantize import step_int8_onnx_bytes, step_int8_kv_onnx_bytes
 torch.manual_seed(0)
 m = Transformer(ModelConfig(**dict(PRESETS[sys.argv[1]], vocab_size=int(sys.argv[2]), max_seq_len=1024, causal=sys.argv[4] == "1"))).float().eval()
 open(sys.argv[3] + ".onnx", "wb").write(onnx_bytes(m))
 open(sys.argv[3] + ".context.onnx", "wb").write(context_onnx_bytes(m))
 open(sys.argv[3] + ".step.onnx", "wb").write(step_onnx_bytes(m))
 open(sys.argv[3] + ".step.int8.onnx", "wb").write(step_int8_onnx_bytes(m))
+open(sys.argv[3] + ".step.int8kv.onnx", "wb").write(step_int8_kv_onnx_bytes(m))
 print(m.num_params())
 `, preset, String(vocab), base, causal ? '1' : '0'], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`export failed: ${r.stderr.slice(-1500)}`);
     writeFileSync(paramsPath, r.stdout.trim());
   }
-  return { path, context, step, stepInt8, params: Number(readFileSync(paramsPath, 'utf8')) };
+  return { path, context, step, stepInt8, stepInt8Kv, params: Number(readFileSync(paramsPath, 'utf8')) };
 }
 
 interface Row {
@@ -102,6 +104,10 @@ interface Row {
   /** the fast path with float32 step weights (the default is int8) */
   fast_f32_p50_ms: number;
   fast_f32_p95_ms: number;
+  /** int8 steps over float32 context K/V (the default reads int8 K/V) */
+  fast_kv32_p50_ms: number;
+  fast_kv32_p95_ms: number;
+  fast_kv32_ratio_p50: number;
   fast_steps: number;
   /** fast p50 / forward p50, fast p95 / forward p50, naive p50 / fast p50 */
   fast_ratio_p50: number;
@@ -120,7 +126,7 @@ interface Row {
 }
 
 function writeRun(run: string, tokJson: string, sha: string, vocab: number, context: number, preset: string,
-  m: { path: string; context: string; step: string; stepInt8: string; params: number }, objective: string): void {
+  m: { path: string; context: string; step: string; stepInt8: string; stepInt8Kv: string; params: number }, objective: string): void {
   // model.json's max_seq_len = context + canvas (+ 3 fim ids for AR), so that the engine's context
   // cut keeps exactly `context` tokens (the graphs themselves cover 1024 positions).
   mkdirSync(join(run, 'corpus'), { recursive: true });
@@ -128,7 +134,7 @@ function writeRun(run: string, tokJson: string, sha: string, vocab: number, cont
   writeFileSync(join(run, 'model.json'), JSON.stringify({
     format: 1, objective, vocab_size: vocab, max_seq_len: context + CANVAS + (objective === 'autoregressive' ? 3 : 0), preset, params: m.params,
     special_ids: { pad: 0, eos: 1, mask: 2, fim_prefix: 3, fim_suffix: 4, fim_middle: 5 }, tokenizer_sha256: sha,
-    sampler: { threshold: 0.9, canvas_lengths: [16, 32, 64] }, graphs: { full: m.path, context: m.context, step: m.step, step_int8: m.stepInt8 },
+    sampler: { threshold: 0.9, canvas_lengths: [16, 32, 64] }, graphs: { full: m.path, context: m.context, step: m.step, step_int8: m.stepInt8, ...(objective === 'diffusion' ? { step_int8_kv: m.stepInt8Kv } : {}) },
   }));
 }
 
@@ -140,11 +146,13 @@ async function accuracy(runDir: string) {
   const out: Array<Record<string, unknown>> = [];
   for (const tau of taus) {
     let reference: string[] = [];
-    // fast = the engine's default (int8 step weights when the export has them), beside float32 steps
+    // fast = the engine's default (int8 step weights and int8 context K/V when the export has
+    // them), beside float32 context K/V and float32 steps
     const settings: Array<[string, object]> = [['naive', { decoding: 'naive' }]];
     for (const r of refresh) {
       const name = `fast${r ? ` refresh ${r}` : ''}`;
-      settings.push([name, { refreshEvery: r }], [`${name} float32 steps`, { refreshEvery: r, stepWeights: 'float32' }]);
+      settings.push([name, { refreshEvery: r }], [`${name} float32 K/V`, { refreshEvery: r, contextKV: 'float32' }],
+        [`${name} float32 steps`, { refreshEvery: r, stepWeights: 'float32' }]);
     }
     for (const [name, o] of settings) {
       const engine = await InfillEngine.load(runDir, { threads, threshold: tau, ...o });
@@ -198,9 +206,10 @@ async function main() {
       writeRun(arRun, tokJson, sha, tok.vocabSize, context, preset, arModel, 'autoregressive');
       const naive = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, decoding: 'naive' });
       const fast = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS });
+      const fastKv32 = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, contextKV: 'float32' });
       const fast32 = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, stepWeights: 'float32' });
-      if (fast.info.stepWeights !== 'int8' || fast32.info.stepWeights !== 'float32') {
-        throw new Error(`the fast engines did not load the cached graphs: ${JSON.stringify([fast.info, fast32.info])}`);
+      if (fast.info.contextKV !== 'int8' || fastKv32.info.contextKV !== 'float32' || fastKv32.info.stepWeights !== 'int8' || fast32.info.stepWeights !== 'float32') {
+        throw new Error(`the fast engines did not load the cached graphs: ${JSON.stringify([fast.info, fastKv32.info, fast32.info])}`);
       }
       const forwardModel = await OnnxModel.open(model.path, tok.vocabSize, { threads });
       const seq = context + CANVAS;
@@ -210,14 +219,17 @@ async function main() {
       const nv: number[] = [];
       const fs: number[] = [];
       const f32: number[] = [];
+      const fkv: number[] = [];
       let nSteps = 0, fSteps = 0, nTok = 0, fTok = 0;
       // Each timed call starts after a full collection: not paying for the garbage of the one before.
       for (let k = -1; k < runs; k++) { // k = -1: warm-up
         const [, tf] = await timedAfterGc(() => forwardModel.forward(ids, 1, seq));
         const [a, tn] = await timedAfterGc(() => naive.complete(request(k)));
         const [b, tq] = await timedAfterGc(() => fast.complete(request(k)));
+        const [, tkv] = await timedAfterGc(() => fastKv32.complete(request(k)));
         const [, t32] = await timedAfterGc(() => fast32.complete(request(k)));
         if (k < 0) continue;
+        fkv.push(tkv);
         fwd.push(tf);
         nv.push(tn);
         fs.push(tq);
@@ -226,6 +238,7 @@ async function main() {
       }
       await naive.dispose();
       await fast.dispose();
+      await fastKv32.dispose();
       await fast32.dispose();
       // AR: 16 new tokens (a random model never stops), full recompute vs the KV cache.
       const arNaive = await InfillEngine.load(arRun, { threads, cacheSize: 0, maxCanvas: CANVAS, decoding: 'naive' });
@@ -252,6 +265,7 @@ async function main() {
         naive_p50_ms: quantile(nv, 0.5), naive_p95_ms: quantile(nv, 0.95), naive_steps: nSteps / runs,
         fast_p50_ms: quantile(fs, 0.5), fast_p95_ms: quantile(fs, 0.95), fast_steps: fSteps / runs,
         fast_f32_p50_ms: quantile(f32, 0.5), fast_f32_p95_ms: quantile(f32, 0.95),
+        fast_kv32_p50_ms: quantile(fkv, 0.5), fast_kv32_p95_ms: quantile(fkv, 0.95), fast_kv32_ratio_p50: quantile(fkv, 0.5) / f50,
         fast_ratio_p50: quantile(fs, 0.5) / f50, fast_ratio_p95: quantile(fs, 0.95) / f50,
         naive_ratio_p50: quantile(nv, 0.5) / f50, speedup_p50: quantile(nv, 0.5) / quantile(fs, 0.5),
         diffusion_fast_tok_s: (fTok / runs) / (quantile(fs, 0.5) / 1000), diffusion_naive_tok_s: (nTok / runs) / (quantile(nv, 0.5) / 1000),
@@ -267,11 +281,12 @@ async function main() {
     return;
   }
   console.log(`engine latency, random-init models, vocab ${tok.vocabSize}, canvas ${CANVAS} (no growth), intraOpNumThreads ${threads}, ${cpus().length}x ${cpus()[0]?.model}`);
-  console.log('| preset | params | context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms) | fast, float32 steps, p50 / p95 (ms) | steps naive / fast | fast / forward p50, p95 | naive / forward p50 | fast speed-up | diffusion tok/s naive / fast | AR p50 naive / KV (ms) | AR tok/s naive / KV |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| preset | params | context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms) | fast, float32 K/V, p50 / p95 (ms), / forward p50 | fast, float32 steps, p50 / p95 (ms) | steps naive / fast | fast / forward p50, p95 | naive / forward p50 | fast speed-up | diffusion tok/s naive / fast | AR p50 naive / KV (ms) | AR tok/s naive / KV |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(`| ${r.preset} | ${(r.params / 1e6).toFixed(1)}M | ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ` +
       `${r.naive_p50_ms.toFixed(0)} / ${r.naive_p95_ms.toFixed(0)} | ${r.fast_p50_ms.toFixed(0)} / ${r.fast_p95_ms.toFixed(0)} | ` +
+      `${r.fast_kv32_p50_ms.toFixed(0)} / ${r.fast_kv32_p95_ms.toFixed(0)}, ${r.fast_kv32_ratio_p50.toFixed(2)}x | ` +
       `${r.fast_f32_p50_ms.toFixed(0)} / ${r.fast_f32_p95_ms.toFixed(0)} | ${r.naive_steps.toFixed(1)} / ${r.fast_steps.toFixed(1)} | ` +
       `${r.fast_ratio_p50.toFixed(2)}x, ${r.fast_ratio_p95.toFixed(2)}x | ${r.naive_ratio_p50.toFixed(1)}x | ${r.speedup_p50.toFixed(1)}x | ` +
       `${r.diffusion_naive_tok_s.toFixed(1)} / ${r.diffusion_fast_tok_s.toFixed(1)} | ${r.ar_naive_p50_ms.toFixed(0)} / ${r.ar_fast_p50_ms.toFixed(0)} | ${r.ar_naive_tok_s.toFixed(1)} / ${r.ar_fast_tok_s.toFixed(1)} |`);

@@ -38,8 +38,10 @@ class _Context(nn.Module):
         self.m = m
 
     def forward(self, input_ids, positions, forbid):
+        from .quantize import quantize_kv
         logits, keys, values = self.m.context_forward(input_ids, positions)
-        return (logits, *keys, *values) + pick_in_graph(logits, forbid)
+        q = [quantize_kv(k, v) for k, v in zip(keys, values)]  # per layer: k_int8, k_scale, v_int8, v_scale
+        return (logits, *keys, *values) + pick_in_graph(logits, forbid) + tuple(t[j] for j in range(4) for t in q)
 
 
 class _Step(nn.Module):
@@ -51,6 +53,19 @@ class _Step(nn.Module):
         n = len(ctx_kv) // 2  # ctx_keys_0..n-1, then ctx_values_0..n-1: one input per layer
         logits, keys, values = self.m.step_forward(canvas_ids, canvas_positions, ctx_kv[:n], ctx_kv[n:], rows, ctx_mask)
         return (logits, *keys, *values) + pick_in_graph(logits, forbid)
+
+
+class _StepInt8KV(nn.Module):
+    def __init__(self, m: Transformer):
+        super().__init__()
+        self.m = m
+
+    def forward(self, canvas_ids, canvas_positions, rows, forbid, ctx_mask, *ctx_kv):
+        n = len(ctx_kv) // 4  # keys_int8_0.., key_scales_0.., values_int8_0.., value_scales_0..
+        keys = [(ctx_kv[i], ctx_kv[n + i]) for i in range(n)]
+        values = [(ctx_kv[2 * n + i], ctx_kv[3 * n + i]) for i in range(n)]
+        logits, _, _ = self.m.step_forward(canvas_ids, canvas_positions, keys, values, rows, ctx_mask)
+        return (logits,) + pick_in_graph(logits, forbid)
 
 
 def pick_in_graph(logits: torch.Tensor, forbid: torch.Tensor):
@@ -74,11 +89,13 @@ def context_onnx_bytes(model: Transformer) -> bytes:
     pos = torch.tensor([[1, 2, 3], [2, 3, 4]], dtype=torch.long)
     forbid = torch.zeros(cfg.vocab_size)
     per_layer = kv_names("keys", "values", cfg.n_layers)
+    int8_kv = int8_kv_names("", cfg.n_layers)
     per_row = {0: "batch", 1: "rows"}
     return trace_onnx(_Context(model), (x, pos, forbid), ["input_ids", "positions", "forbid"],
-                      ["logits"] + per_layer + ["pred", "conf"],
+                      ["logits"] + per_layer + ["pred", "conf"] + int8_kv,
                       {"input_ids": {0: "batch", 1: "seq"}, "positions": per_row, "logits": per_row,
-                       **{name: {0: "batch", 2: "seq"} for name in per_layer}, "pred": per_row, "conf": per_row})
+                       **{name: {0: "batch", 2: "seq"} for name in per_layer}, "pred": per_row, "conf": per_row,
+                       **int8_kv_axes(int8_kv, "seq")})
 
 
 def step_onnx_bytes(model: Transformer) -> bytes:
@@ -102,6 +119,46 @@ def step_onnx_bytes(model: Transformer) -> bytes:
                       {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
                        "ctx_mask": {0: "ctx"}, **{name: {0: "batch", 2: "ctx"} for name in per_layer}, "rows": per_row,
                        "logits": per_row, **{name: {0: "batch", 2: "canvas"} for name in own}, "pred": per_row, "conf": per_row})
+
+
+def step_int8_kv_graph_bytes(model: Transformer) -> bytes:
+    """The step graph over int8 context K/V (trainer/quantize.py int8_kv_copy builds `model`):
+    inputs as step_onnx_bytes's but the context as `ctx_keys_int8_i` int8 [b, heads, head_dim, t],
+    `ctx_key_scales_i` [b, heads, 1, t], `ctx_values_int8_i` int8 [b, heads, t, head_dim],
+    `ctx_value_scales_i` [b, heads, 1, t] (the context graph's int8 outputs, as they come);
+    outputs `logits`, `pred`, `conf` (a diffusion step needs no K/V of its own)."""
+    from .quantize import quantize_kv
+    cfg = model.cfg
+    H, D = cfg.n_heads, cfg.d_model // cfg.n_heads
+    c, t = 3, 5
+    ids = torch.randint(6, cfg.vocab_size, (2, c), dtype=torch.long)
+    pos = torch.tensor([[2, 3, 4], [2, 3, 4]], dtype=torch.long)
+    q = [quantize_kv(torch.randn(2, H, t, D), torch.randn(2, H, t, D)) for _ in range(cfg.n_layers)]
+    kv = tuple(x[j] for j in range(4) for x in q)
+    rows = torch.tensor([[0, 2], [1, 2]], dtype=torch.long)
+    forbid = torch.zeros(cfg.vocab_size)
+    forbid[2:6] = float("-inf")
+    ctx_mask = torch.zeros(t)
+    ctx_mask[1] = float("-inf")
+    names = int8_kv_names("ctx_", cfg.n_layers)
+    per_row = {0: "batch", 1: "rows"}
+    return trace_onnx(_StepInt8KV(model), (ids, pos, rows, forbid, ctx_mask) + kv,
+                      ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask"] + names, ["logits", "pred", "conf"],
+                      {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
+                       "ctx_mask": {0: "ctx"}, **int8_kv_axes(names, "ctx"), "rows": per_row,
+                       "logits": per_row, "pred": per_row, "conf": per_row})
+
+
+def int8_kv_names(prefix: str, n_layers: int) -> list:
+    """The int8 K/V's per-layer names (quantize_kv's four, layer by layer within each kind):
+    {prefix}keys_int8_0.., {prefix}key_scales_0.., {prefix}values_int8_0.., {prefix}value_scales_0..."""
+    return [f"{prefix}{kind}_{i}" for kind in ("keys_int8", "key_scales", "values_int8", "value_scales")
+            for i in range(n_layers)]
+
+
+def int8_kv_axes(names: list, length: str) -> dict:
+    """Dynamic axes of int8_kv_names: batch first; the length is last except in values_int8."""
+    return {n: {0: "batch", (2 if "values_int8" in n else 3): length} for n in names}
 
 
 def kv_names(keys: str, values: str, n_layers: int) -> list:

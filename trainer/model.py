@@ -315,7 +315,10 @@ class Transformer(nn.Module):
         """`blocks` in turn with forward_kv (layer i against its cached ctx_keys[i]/ctx_values[i]
         when given) -> x, and the lists of each layer's own keys and values (B, H, T, D)."""
         ks, vs = [], []
-        ctx_len = ctx_keys[0].shape[2] if ctx_keys is not None else None
+        ctx_len = None
+        if ctx_values is not None:  # (B, H, S, D), or (values_int8, scales) for trainer/quantize.py's int8 K/V
+            first = ctx_values[0][0] if isinstance(ctx_values[0], tuple) else ctx_values[0]
+            ctx_len = first.shape[2]
         for i, block in enumerate(blocks):
             past = (ctx_keys[i], ctx_values[i]) if ctx_keys is not None else (None, None)
             x, k, v = block.forward_kv(x, cos, sin, mask, *past, ctx_mask, ctx_len)

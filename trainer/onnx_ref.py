@@ -51,6 +51,16 @@ def run(model, feeds: dict) -> list:
                 out = f[op](x[0], x[1])
             if op == "Pow":
                 out = out.astype(x[0].dtype)
+        elif op in ("Max", "Min"):
+            out = (np.maximum if op == "Max" else np.minimum)(x[0], x[1])
+            for more in x[2:]:
+                out = (np.maximum if op == "Max" else np.minimum)(out, more)
+        elif op == "Clip":
+            lo = x[1] if len(x) > 1 and x[1] is not None and x[1].size else None
+            hi = x[2] if len(x) > 2 and x[2] is not None and x[2].size else None
+            out = np.clip(x[0], lo, hi).astype(x[0].dtype)
+        elif op in ("Abs", "Round"):  # Round: half to even, as numpy
+            out = (np.abs if op == "Abs" else np.round)(x[0])
         elif op in ("Sqrt", "Reciprocal", "Neg", "Sigmoid", "Tanh", "Not", "Exp", "Erf"):
             if op == "Erf":
                 from math import erf

@@ -15,6 +15,8 @@ the tests can hold the exported graph to it.
 from __future__ import annotations
 
 import copy
+import math
+import types
 import warnings
 
 import torch
@@ -86,3 +88,83 @@ def step_int8_onnx_bytes(model: Transformer) -> bytes:
     with warnings.catch_warnings():  # torch 1.13 calls g.op deprecated; it is the documented way
         warnings.simplefilter("ignore", FutureWarning)
         return step_onnx_bytes(int8_copy(model))
+
+
+# ---- int8 context K/V (model.step.int8kv.onnx; docs/engine.md "Fast decoding")
+#
+# A diffusion step streams the context pass's K/V besides the weights (small at 512 positions: 17 MB
+# of float32 a step, and 17 MB copied out of the context pass into JavaScript). Stored as int8 with
+# a float scale per token, they are a quarter of that. Keys per token: a score sums over the head
+# dimension, so each context column's scale factors out of it. Values per token too: their scale
+# is folded into the attention weights (p * v_scale), which are then quantized per row (uint8, one
+# scale per canvas row and head: one scale for the whole tensor would round the many small weights
+# of a diffuse head to nothing next to a peaked head's near-1). Same 7-bit range as the weights,
+# for the same u8 x s8 kernels.
+
+
+def quantize_kv(keys: torch.Tensor, values: torch.Tensor):
+    """One layer's context K/V (B, H, S, D) float -> keys_int8 (B, H, D, S) (transposed: the
+    scores' MatMulInteger takes them as they are), key_scales (B, H, 1, S), values_int8
+    (B, H, S, D), value_scales (B, H, 1, S); symmetric, per token, in [-63, 63]."""
+    k_scale = keys.abs().amax(-1, keepdim=True).clamp(min=1e-12) / WEIGHT_MAX  # (B, H, S, 1)
+    v_scale = values.abs().amax(-1, keepdim=True).clamp(min=1e-12) / WEIGHT_MAX
+    k_int8 = torch.round(keys / k_scale).to(torch.int8).transpose(-2, -1)
+    v_int8 = torch.round(values / v_scale).to(torch.int8)
+    return k_int8, k_scale.transpose(-2, -1), v_int8, v_scale.transpose(-2, -1)
+
+
+class _RowInt8ValueSum(torch.autograd.Function):
+    """p (B, H, C, S) attention weights >= 0, values_int8 (B, H, S, D), value_scales (B, H, 1, S)
+    -> p @ values (B, H, C, D): w = p * value_scales, quantized per row to uint8 (scale = row max /
+    255, round half to even), MatMulInteger, times the row scale."""
+
+    @staticmethod
+    def forward(ctx, p, v_int8, v_scale):
+        w = p * v_scale
+        scale = w.amax(-1, keepdim=True).clamp(min=1e-30) / 255.0
+        wq = torch.round(w / scale)
+        return torch.matmul(wq, v_int8.float()) * scale
+
+    @staticmethod
+    def symbolic(g, p, v_int8, v_scale):
+        w = g.op("Mul", p, v_scale)
+        top = g.op("ReduceMax", w, axes_i=[-1], keepdims_i=1)
+        tiny = g.op("Constant", value_t=torch.tensor(1e-30, dtype=torch.float32))
+        scale = g.op("Div", g.op("Max", top, tiny), g.op("Constant", value_t=torch.tensor(255.0, dtype=torch.float32)))
+        wq = g.op("Cast", g.op("Round", g.op("Div", w, scale)), to_i=2)  # 2 = UINT8
+        zero_u8 = g.op("Constant", value_t=torch.tensor(0, dtype=torch.uint8))
+        zero_s8 = g.op("Constant", value_t=torch.tensor(0, dtype=torch.int8))
+        acc = g.op("MatMulInteger", wq, v_int8, zero_u8, zero_s8)
+        return g.op("Mul", g.op("Cast", acc, to_i=1), scale)
+
+
+def _int8_kv_forward_kv(self, x, cos, sin, mask, past_k=None, past_v=None, past_mask=None, past_len=None):
+    """model.py Attention.forward_kv with the cached context as (keys_int8, key_scales) and
+    (values_int8, value_scales) (quantize_kv); the canvas's own K/V stay float32."""
+    q, k, v = self._qkv(x, cos, sin)
+    k_int8, k_scale = past_k
+    v_int8, v_scale = past_v
+    past = _DynamicInt8MatMul.apply(q, k_int8, k_scale)  # q quantized per call, as the weights' inputs
+    if past_mask is not None:
+        past = past + past_mask
+    att = torch.cat([past, q @ k.transpose(-2, -1)], dim=-1) * (1.0 / math.sqrt(self.head_dim))
+    p = torch.softmax(att.float(), dim=-1).type_as(v)
+    S = v_int8.shape[2] if past_len is None else past_len
+    y = _RowInt8ValueSum.apply(p[..., :S], v_int8, v_scale) + p[..., S:] @ v
+    return self.proj(self._merge_heads(y)), k, v
+
+
+def int8_kv_copy(model: Transformer) -> Transformer:
+    """int8_copy whose canvas attends to int8 context K/V (quantize_kv) in step_forward."""
+    q = int8_copy(model)
+    for block in q.blocks:
+        block.attn.forward_kv = types.MethodType(_int8_kv_forward_kv, block.attn)
+    return q
+
+
+def step_int8_kv_onnx_bytes(model: Transformer) -> bytes:
+    """model.step.int8kv.onnx: int8 weights and int8 context K/V (diffusion exports)."""
+    from .cached import step_int8_kv_graph_bytes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return step_int8_kv_graph_bytes(int8_kv_copy(model))

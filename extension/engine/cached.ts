@@ -12,10 +12,16 @@ import {
   type ARResult, type AROptions, type DiffusionOptions, type DiffusionResult, type LogitsModel, type MaskedScores,
 } from './sampler';
 
-/** Keys or values, one float32 row-major array per layer, each [batch, heads, len, head_dim] (`dims`). */
+/**
+ * Keys or values, one float32 row-major array per layer, each [batch, heads, len, head_dim] (`dims`).
+ * A context pass for an int8-K/V step graph gives `int8` instead (trainer/quantize.py quantize_kv:
+ * per layer int8 keys [b, h, head_dim, len] or values [b, h, len, head_dim], and a float32 scale
+ * per token [b, h, 1, len]) and no float32 `layers`.
+ */
 export interface KV {
   layers: Float32Array[];
   dims: [number, number, number, number];
+  int8?: { layers: Int8Array[]; scales: Float32Array[] };
 }
 
 export interface CachedOutput {

@@ -56,6 +56,12 @@ export interface EngineOptions {
    * accuracy), else the float32 step graph. 'float32': always graphs.step (exact K/V-cache parity).
    */
   stepWeights?: 'int8' | 'float32';
+  /**
+   * Fast diffusion with int8 steps: the context K/V the steps read. 'int8' (default): model.json
+   * graphs.step_int8_kv when the export has it (a quarter of the bytes out of the context pass and
+   * into every step; docs/engine.md measures the accuracy), else float32. 'float32': graphs.step_int8.
+   */
+  contextKV?: 'int8' | 'float32';
   /** Opens the model instead of onnxruntime (tests: a deterministic fake; one with the cached methods is used as such). */
   openModel?(path: string, meta: ModelMeta, options: { threads?: number }): Promise<ReleasableModel>;
 }
@@ -148,10 +154,14 @@ export interface ModelInfo {
   stepWeights?: 'int8' | 'float32';
   /** Why the export's int8 step graph could not be used (the float32 one serves instead). */
   int8Unavailable?: string;
+  /** The context K/V the fast path's steps read (absent when the plain model serves). */
+  contextKV?: 'int8' | 'float32';
+  /** Why the export's int8-K/V step graph could not be used. */
+  int8KvUnavailable?: string;
 }
 
 /** Which graphs serve, and why not the faster ones. */
-type ServingNotes = Pick<ModelInfo, 'fastUnavailable' | 'stepWeights' | 'int8Unavailable'>;
+type ServingNotes = Pick<ModelInfo, 'fastUnavailable' | 'stepWeights' | 'int8Unavailable' | 'contextKV' | 'int8KvUnavailable'>;
 
 /** One loaded model with its tokenizer; reference-counted so that a swap never cuts a request short. */
 class Loaded {
@@ -201,29 +211,38 @@ async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> 
   const ctxPath = meta.contextGraph && resolve(runDir, meta.contextGraph);
   const stepPath = meta.stepGraph && resolve(runDir, meta.stepGraph);
   const int8Path = meta.stepInt8Graph && resolve(runDir, meta.stepInt8Graph);
+  const int8KvPath = meta.stepInt8KvGraph && resolve(runDir, meta.stepInt8KvGraph);
   // The fast path needs both cached graphs on disk; an older export (graphs.full only) or a copy
   // without them falls back to the plain model.
   if (options.openModel) return new Loaded(runDir, meta, tokenizer, await options.openModel(path, meta, threads), ++generations);
   const fast = (options.decoding ?? 'fast') === 'fast' && !!ctxPath && !!stepPath && existsSync(ctxPath) && existsSync(stepPath);
   let fastUnavailable: string | undefined;
   let int8Unavailable: string | undefined;
+  let int8KvUnavailable: string | undefined;
   if (fast) {
-    const steps: Array<['int8' | 'float32', string]> = [['float32', stepPath!]];
-    if ((options.stepWeights ?? 'int8') === 'int8' && int8Path && existsSync(int8Path)) steps.unshift(['int8', int8Path]);
-    for (const [weights, step] of steps) {
+    // Fastest first: int8 weights and int8 context K/V (diffusion), int8 weights, float32.
+    const steps: Array<['int8' | 'float32', 'int8' | 'float32', string]> = [['float32', 'float32', stepPath!]];
+    const int8 = (options.stepWeights ?? 'int8') === 'int8';
+    if (int8 && int8Path && existsSync(int8Path)) steps.unshift(['int8', 'float32', int8Path]);
+    if (int8 && meta.objective === 'diffusion' && (options.contextKV ?? 'int8') === 'int8' && int8KvPath && existsSync(int8KvPath)) {
+      steps.unshift(['int8', 'int8', int8KvPath]);
+    }
+    for (const [weights, kv, step] of steps) {
       try {
-        const model = await CachedOnnxModel.open(ctxPath!, step, meta.vocabSize, threads);
-        return new Loaded(runDir, meta, tokenizer, model, ++generations, { stepWeights: weights, int8Unavailable });
+        const model = await CachedOnnxModel.open(ctxPath!, step, meta.vocabSize, { ...threads, int8Kv: kv === 'int8' });
+        return new Loaded(runDir, meta, tokenizer, model, ++generations, { stepWeights: weights, contextKV: kv, int8Unavailable, int8KvUnavailable });
       } catch (err) {
-        // Cached graphs from another export version, or damaged: the float32 step, then the plain
-        // model still serve (slower); the plain model's own errors are the ones worth reporting.
+        // Cached graphs from another export version, or damaged: the next step graph, then the
+        // plain model still serve (slower); the plain model's own errors are the ones worth reporting.
         if (!(err instanceof ModelLoadError)) throw err;
-        if (weights === 'int8') int8Unavailable = err.message;
+        if (kv === 'int8') int8KvUnavailable = err.message;
+        else if (weights === 'int8') int8Unavailable = err.message;
         else fastUnavailable = err.message;
       }
     }
   }
-  return new Loaded(runDir, meta, tokenizer, await OnnxModel.open(path, meta.vocabSize, threads), ++generations, { fastUnavailable, int8Unavailable });
+  return new Loaded(runDir, meta, tokenizer, await OnnxModel.open(path, meta.vocabSize, threads), ++generations,
+    { fastUnavailable, int8Unavailable, int8KvUnavailable });
 }
 
 export class InfillEngine {

@@ -39,6 +39,11 @@ export interface ModelMeta {
   stepGraph?: string;
   /** graphs.step_int8: the step graph with int8 weights (trainer/quantize.py), when the export wrote it. */
   stepInt8Graph?: string;
+  /**
+   * graphs.step_int8_kv: int8 weights and int8 context K/V (trainer/quantize.py quantize_kv), for
+   * diffusion exports that wrote it.
+   */
+  stepInt8KvGraph?: string;
   raw: Record<string, unknown>;
 }
 
@@ -86,6 +91,7 @@ export function parseModelMeta(json: unknown, file = 'model.json'): ModelMeta {
     contextGraph: cached ? graphs.context as string : undefined,
     stepGraph: cached ? graphs.step as string : undefined,
     stepInt8Graph: cached && typeof graphs.step_int8 === 'string' ? graphs.step_int8 : undefined,
+    stepInt8KvGraph: cached && typeof graphs.step_int8_kv === 'string' ? graphs.step_int8_kv : undefined,
     raw: j,
   };
 }
@@ -215,6 +221,34 @@ function kvOf(out: Record<string, OrtTensor>, name: 'keys' | 'values', layers: n
   return { layers: arrays, dims: dims as KV['dims'] };
 }
 
+/**
+ * The context graph's int8 K/V outputs (trainer/quantize.py quantize_kv) as the KV pair an int8-K/V
+ * step graph takes: `layers` empty, `int8` the arrays as they came, `dims` the float K/V's
+ * [batch, heads, len, head_dim] (what the keys_int8 [b, h, head_dim, len] transpose).
+ */
+function int8KvOf(out: Record<string, OrtTensor>, layers: number, path: string): { keys: KV; values: KV } {
+  const pick = (name: string, i: number, rank4: (d: readonly number[]) => boolean) => {
+    const t = out[`${name}_${i}`];
+    if (!t || t.dims.length !== 4 || !rank4(t.dims)) {
+      throw new ModelLoadError(`${path} gave ${name}_${i} of shape [${t?.dims.join(', ')}], not what its keys_int8_0 implies. Export the model again.`);
+    }
+    return t;
+  };
+  const k0 = out.keys_int8_0;
+  if (!k0 || k0.dims.length !== 4) throw new ModelLoadError(`${path} gave no keys_int8_0 of rank 4. Export the model again.`);
+  const [b, h, d, t] = k0.dims;
+  const same = (want: number[]) => (dims: readonly number[]) => dims.every((n, k) => n === want[k]);
+  const keys: KV = { layers: [], dims: [b, h, t, d], int8: { layers: [], scales: [] } };
+  const values: KV = { layers: [], dims: [b, h, t, d], int8: { layers: [], scales: [] } };
+  for (let i = 0; i < layers; i++) {
+    keys.int8!.layers.push(pick('keys_int8', i, same([b, h, d, t])).data as Int8Array);
+    keys.int8!.scales.push(pick('key_scales', i, same([b, h, 1, t])).data as Float32Array);
+    values.int8!.layers.push(pick('values_int8', i, same([b, h, t, d])).data as Int8Array);
+    values.int8!.scales.push(pick('value_scales', i, same([b, h, 1, t])).data as Float32Array);
+  }
+  return { keys, values };
+}
+
 /** Output names `${name}_0..` of a cached graph: how many layers it hands over. */
 function layerCount(names: readonly string[], path: string): number {
   const n = names.filter((x) => /^keys_\d+$/.test(x)).length;
@@ -236,28 +270,47 @@ export class CachedOnnxModel implements CachedLogitsModel {
    * The step's input tensors of the cached K/V, the mask and `forbid`, by array: every step of a
    * completion feeds the same ones, made once (weakly held: they go with their arrays).
    */
-  private readonly feedTensors = new WeakMap<Float32Array, OrtTensor>();
+  private readonly feedTensors = new WeakMap<Float32Array | Int8Array, OrtTensor>();
   /** Output names of the graphs' per-layer K/V (keys_0.., values_0..). */
   private readonly kvOutputs: string[];
+  /** The context graph's int8 K/V outputs (keys_int8_0.., key_scales_0.., ...), fetched for an int8-K/V step graph. */
+  private readonly int8KvOutputs: string[];
   private constructor(private readonly ctx: OrtSession, private readonly stp: OrtSession, readonly vocabSize: number,
-    readonly path: string, readonly stepPath: string, private readonly layers: number) {
+    readonly path: string, readonly stepPath: string, private readonly layers: number,
+    /** The step graph takes the context K/V as int8 (model.step.int8kv.onnx): scores only, no K/V of its own. */
+    readonly int8Kv: boolean) {
     this.noForbid = new Float32Array(vocabSize);
-    this.kvOutputs = ['keys', 'values'].flatMap((name) => Array.from({ length: layers }, (_, i) => `${name}_${i}`));
+    const perLayer = (names: string[]) => names.flatMap((name) => Array.from({ length: layers }, (_, i) => `${name}_${i}`));
+    this.kvOutputs = perLayer(['keys', 'values']);
+    this.int8KvOutputs = perLayer(['keys_int8', 'key_scales', 'values_int8', 'value_scales']);
   }
 
-  static async open(contextPath: string, stepPath: string, vocabSize: number, options: { threads?: number } = {}): Promise<CachedOnnxModel> {
+  /** `int8Kv`: stepPath is an int8-K/V step graph (graphs.step_int8_kv; diffusion only: `step` is not served). */
+  static async open(contextPath: string, stepPath: string, vocabSize: number, options: { threads?: number; int8Kv?: boolean } = {}): Promise<CachedOnnxModel> {
     // An export older than the in-graph picks, the per-layer K/V inputs and the context mask fails
     // here, and the engine serves the plain model with a message to export again.
     const ctx = await openSession(contextPath, ['input_ids', 'positions', 'forbid'], ['logits', 'keys_0', 'values_0', 'pred', 'conf'], options);
     let stp: OrtSession | undefined;
     try {
+      const layers = layerCount(ctx.outputNames, contextPath);
+      if (options.int8Kv) {
+        // model.step.int8kv.onnx: the context graph must hand its K/V over as int8 too
+        if (!ctx.outputNames.includes(`value_scales_${layers - 1}`)) {
+          throw new ModelLoadError(`${contextPath} has no int8 K/V outputs (keys_int8_i, ...), which ${stepPath} needs. Export the model again.`);
+        }
+        stp = await openSession(stepPath, ['canvas_ids', 'canvas_positions', 'rows', 'forbid', 'ctx_mask', 'ctx_keys_int8_0', 'ctx_value_scales_0'],
+          ['logits', 'pred', 'conf'], options);
+        if (!stp.inputNames.includes(`ctx_value_scales_${layers - 1}`) || stp.inputNames.includes(`ctx_value_scales_${layers}`)) {
+          throw new ModelLoadError(`${contextPath} and ${stepPath} disagree on the number of layers. Export the model again.`);
+        }
+        return new CachedOnnxModel(ctx, stp, vocabSize, contextPath, stepPath, layers, true);
+      }
       stp = await openSession(stepPath, ['canvas_ids', 'canvas_positions', 'rows', 'forbid', 'ctx_mask', 'ctx_keys_0', 'ctx_values_0'],
         ['logits', 'keys_0', 'values_0', 'pred', 'conf'], options);
-      const layers = layerCount(ctx.outputNames, contextPath);
       if (layerCount(stp.outputNames, stepPath) !== layers || !stp.inputNames.includes(`ctx_values_${layers - 1}`)) {
         throw new ModelLoadError(`${contextPath} and ${stepPath} disagree on the number of layers. Export the model again.`);
       }
-      return new CachedOnnxModel(ctx, stp, vocabSize, contextPath, stepPath, layers);
+      return new CachedOnnxModel(ctx, stp, vocabSize, contextPath, stepPath, layers, false);
     } catch (err) {
       await ctx.release().catch(() => undefined);
       await stp?.release().catch(() => undefined);
@@ -296,8 +349,11 @@ export class CachedOnnxModel implements CachedLogitsModel {
 
   async contextScores(ids: BigInt64Array, seq: number, positions: BigInt64Array, forbid: Float32Array): Promise<CachedScores> {
     // pred and conf instead of the logits: 16 x 8k float32 softmax in JavaScript cost ~2.5 ms
-    const out = await this.ctx.run(this.contextFeeds(ids, 1, seq, positions, forbid), [...this.kvOutputs, 'pred', 'conf']);
-    return { ...this.checkScores(out.pred, out.conf, positions.length, this.path), ...this.kv(out, this.path) };
+    // Only the K/V the step graph takes cross into JavaScript (onnxruntime-node copies each output:
+    // small's float32 K/V at 512 positions are 17 MB, its int8 ones a quarter).
+    const out = await this.ctx.run(this.contextFeeds(ids, 1, seq, positions, forbid), [...(this.int8Kv ? this.int8KvOutputs : this.kvOutputs), 'pred', 'conf']);
+    const kv = this.int8Kv ? int8KvOf(out, this.layers, this.path) : this.kv(out, this.path);
+    return { ...this.checkScores(out.pred, out.conf, positions.length, this.path), ...kv };
   }
 
   private kv(out: Record<string, OrtTensor>, path: string): { keys: KV; values: KV } {
@@ -315,12 +371,26 @@ export class CachedOnnxModel implements CachedLogitsModel {
     if (forbid.length !== this.vocabSize) throw new Error(`forbid has ${forbid.length} ids, the model ${this.vocabSize}`);
     const [b, h, t, d] = ctxKeys.dims;
     if (ctxMask.length !== t) throw new Error(`ctx_mask has ${ctxMask.length} columns, the cached K/V ${t}`);
-    if (ctxKeys.layers.length !== this.layers || ctxValues.layers.length !== this.layers) throw new Error(`cached K/V of ${ctxKeys.layers.length} layers, the model ${this.layers}`);
+    if (!this.int8Kv && (ctxKeys.layers.length !== this.layers || ctxValues.layers.length !== this.layers)) throw new Error(`cached K/V of ${ctxKeys.layers.length} layers, the model ${this.layers}`);
     const feeds: Record<string, OrtTensor> = {
       ctx_mask: this.feedTensor(ctxMask, [t]), canvas_ids: new Tensor('int64', canvasIds, [1, c]),
       canvas_positions: new Tensor('int64', positions, [1, c]), rows: new Tensor('int64', rows, [1, rows.length]),
       forbid: this.feedTensor(forbid, [forbid.length]),
     };
+    if (this.int8Kv) {
+      const keys = ctxKeys.int8;
+      const values = ctxValues.int8;
+      if (!keys || !values || keys.layers.length !== this.layers || values.layers.length !== this.layers) {
+        throw new Error(`${this.stepPath} takes int8 context K/V of ${this.layers} layers (contextScores gives them)`);
+      }
+      for (let i = 0; i < this.layers; i++) {
+        feeds[`ctx_keys_int8_${i}`] = this.feedTensor(keys.layers[i], [b, h, d, t]);
+        feeds[`ctx_key_scales_${i}`] = this.feedTensor(keys.scales[i], [b, h, 1, t]);
+        feeds[`ctx_values_int8_${i}`] = this.feedTensor(values.layers[i], [b, h, t, d]);
+        feeds[`ctx_value_scales_${i}`] = this.feedTensor(values.scales[i], [b, h, 1, t]);
+      }
+      return feeds;
+    }
     for (let i = 0; i < this.layers; i++) {
       feeds[`ctx_keys_${i}`] = this.feedTensor(ctxKeys.layers[i], [b, h, t, d]);
       feeds[`ctx_values_${i}`] = this.feedTensor(ctxValues.layers[i], [b, h, t, d]);
@@ -328,16 +398,17 @@ export class CachedOnnxModel implements CachedLogitsModel {
     return feeds;
   }
 
-  private feedTensor(data: Float32Array, dims: number[]): OrtTensor {
+  private feedTensor(data: Float32Array | Int8Array, dims: number[]): OrtTensor {
     let tensor = this.feedTensors.get(data);
     if (!tensor) {
-      tensor = new (ort().Tensor)('float32', data, dims);
+      tensor = data instanceof Int8Array ? new (ort().Tensor)('int8', data, dims) : new (ort().Tensor)('float32', data, dims);
       this.feedTensors.set(data, tensor);
     }
     return tensor;
   }
 
   async step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array, rows?: BigInt64Array): Promise<CachedOutput> {
+    if (this.int8Kv) throw new Error(`${this.stepPath} scores a diffusion canvas only (stepScores); it hands over no K/V`);
     const r = rows ?? BigInt64Array.from({ length: canvasIds.length }, (_, i) => BigInt(i));
     const out = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, ctxMask, r, this.noForbid), ['logits', ...this.kvOutputs]);
     this.checkLogits(out.logits.dims, 1, r.length, this.stepPath);

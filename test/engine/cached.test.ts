@@ -27,21 +27,24 @@ with torch.no_grad():
     m.embed.weight.mul_(8)
 `;
 
-function exportRun(objective: 'diffusion' | 'autoregressive', stepWeights: 'float32' | 'int8' = 'float32'): string {
+function exportRun(objective: 'diffusion' | 'autoregressive', stepWeights: 'float32' | 'int8' | 'int8kv' = 'float32'): string {
   const { tok } = testTokenizer();
-  const graphs = stepWeights === 'int8' ? { ...CACHED_GRAPHS, step_int8: 'model.step.int8.onnx' } : CACHED_GRAPHS;
+  const graphs = stepWeights === 'float32' ? CACHED_GRAPHS : { ...CACHED_GRAPHS, step_int8: 'model.step.int8.onnx',
+    ...(stepWeights === 'int8kv' ? { step_int8_kv: 'model.step.int8kv.onnx' } : {}) };
   const run = makeRun(tempDir('rd-cached-'), { objective, maxSeqLen: 128, graphs });
   const r = spawnSync(PYTHON, ['-c', NANO_MODEL_PY + `
 import os
 from trainer.export import onnx_bytes
 from trainer.cached import context_onnx_bytes, step_onnx_bytes
-from trainer.quantize import step_int8_onnx_bytes
+from trainer.quantize import step_int8_onnx_bytes, step_int8_kv_onnx_bytes
 run = sys.argv[1]
 open(os.path.join(run, "model.onnx"), "wb").write(onnx_bytes(m))
 open(os.path.join(run, "model.context.onnx"), "wb").write(context_onnx_bytes(m))
 open(os.path.join(run, "model.step.onnx"), "wb").write(step_onnx_bytes(m))
-if sys.argv[4] == "int8":
+if sys.argv[4] in ("int8", "int8kv"):
     open(os.path.join(run, "model.step.int8.onnx"), "wb").write(step_int8_onnx_bytes(m))
+if sys.argv[4] == "int8kv":
+    open(os.path.join(run, "model.step.int8kv.onnx"), "wb").write(step_int8_kv_onnx_bytes(m))
 `, run, String(tok.vocabSize), objective, stepWeights], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`export failed: ${r.stderr.slice(-2000)}`);
   return run;
@@ -323,5 +326,69 @@ test('int8 step weights: served by default, close to float32; stepWeights float3
   const damaged = await InfillEngine.load(run, { threads: 1 });
   assert.deepEqual([damaged.info.decoding, damaged.info.stepWeights], ['fast', 'float32']);
   assert.match(damaged.info.int8Unavailable ?? '', /model\.step\.int8\.onnx .*could not be loaded/);
+  await damaged.dispose();
+});
+
+test('int8 context K/V (graphs.step_int8_kv): served by default for diffusion, close to float32 K/V; contextKV float32 and a damaged graph use step_int8', { skip: torchMissing, timeout: 120_000 }, async () => {
+  const run = exportRun('diffusion', 'int8kv');
+  const { tok } = testTokenizer();
+  const V = tok.vocabSize;
+  const kvFloat = await CachedOnnxModel.open(join(run, 'model.context.onnx'), join(run, 'model.step.int8.onnx'), V, { threads: 1 });
+  const kvInt8 = await CachedOnnxModel.open(join(run, 'model.context.onnx'), join(run, 'model.step.int8kv.onnx'), V, { threads: 1, int8Kv: true });
+  try {
+    let same = 0;
+    let rowsSeen = 0;
+    const L = 12;
+    const forbidden = forbiddenMask(V, DEFAULT_SPECIAL_IDS);
+    const forbid = Float32Array.from(forbidden, (f) => (f ? -Infinity : 0));
+    for (const prompt of PROMPTS) {
+      const { x, canvas, pos, mask } = await freshStepInputs(kvFloat, prompt, L);
+      const rows = BigInt64Array.from({ length: L }, (_, i) => BigInt(i));
+      const a = await kvFloat.contextScores(x, x.length, pos, forbid);
+      const b = await kvInt8.contextScores(x, x.length, pos, forbid);
+      // the context pass is the same graph either way: the first step's picks are identical
+      assert.deepEqual(Array.from(b.pred), Array.from(a.pred));
+      assert.equal(b.keys.layers.length, 0);
+      assert.equal(b.keys.int8?.layers[0].length, a.keys.layers[0].length);
+      const sa = await kvFloat.stepScores(canvas, pos, a.keys, a.values, mask, rows, forbid);
+      const sb = await kvInt8.stepScores(canvas, pos, b.keys, b.values, mask, rows, forbid);
+      for (let r = 0; r < L; r++) {
+        if (sa.pred[r] === sb.pred[r]) same++;
+        assert.ok(Math.abs(sa.conf[r] - sb.conf[r]) < 0.05, `row ${r} confidence ${sa.conf[r]} vs ${sb.conf[r]}`);
+        rowsSeen++;
+      }
+    }
+    assert.ok(same >= 0.9 * rowsSeen, `${same} of ${rowsSeen} picks unchanged by int8 K/V`);
+    // an int8-K/V step graph hands over no K/V: the AR cache cannot use it
+    const { canvas, pos, keys, values, mask } = await freshStepInputs(kvFloat, PROMPTS[0], L);
+    await assert.rejects(kvInt8.step(canvas, pos, keys, values, mask), /scores a diffusion canvas only/);
+  } finally {
+    await kvFloat.release();
+    await kvInt8.release();
+  }
+  const engine = await InfillEngine.load(run, { threads: 1 });
+  const asked = await InfillEngine.load(run, { threads: 1, contextKV: 'float32' });
+  assert.deepEqual([engine.info.stepWeights, engine.info.contextKV], ['int8', 'int8']);
+  assert.deepEqual([asked.info.stepWeights, asked.info.contextKV], ['int8', 'float32']);
+  let sameText = 0;
+  let multi = 0;
+  let n = 0;
+  for (const [p, s] of PROMPTS) {
+    for (const canvasLength of [8, 16]) {
+      const a = await engine.infill({ prefix: p, suffix: s, canvasLength });
+      const b = await asked.infill({ prefix: p, suffix: s, canvasLength });
+      if (a.text === b.text) sameText++;
+      if (a.steps > 1) multi++;
+      n++;
+    }
+  }
+  assert.ok(multi > 0, 'multi-step completions compared');
+  assert.ok(sameText >= n / 2, `${sameText} of ${n} completions the same with int8 and float32 context K/V`);
+  await engine.dispose();
+  await asked.dispose();
+  writeFileSync(join(run, 'model.step.int8kv.onnx'), Buffer.from('not onnx'));
+  const damaged = await InfillEngine.load(run, { threads: 1 });
+  assert.deepEqual([damaged.info.decoding, damaged.info.stepWeights, damaged.info.contextKV], ['fast', 'int8', 'float32']);
+  assert.match(damaged.info.int8KvUnavailable ?? '', /model\.step\.int8kv\.onnx .*could not be loaded/);
   await damaged.dispose();
 });

@@ -97,7 +97,9 @@ def test_exported_cached_graphs_match_pytorch():
     onnx.checker.check_model(ctx)
     onnx.checker.check_model(step)
     assert [i.name for i in ctx.graph.input] == ["input_ids", "positions", "forbid"]
-    assert [o.name for o in ctx.graph.output] == ["logits", "keys_0", "keys_1", "values_0", "values_1", "pred", "conf"]
+    assert [o.name for o in ctx.graph.output] == ["logits", "keys_0", "keys_1", "values_0", "values_1", "pred", "conf",
+                                                  "keys_int8_0", "keys_int8_1", "key_scales_0", "key_scales_1",
+                                                  "values_int8_0", "values_int8_1", "value_scales_0", "value_scales_1"]
     assert [i.name for i in step.graph.input] == ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask",
                                                   "ctx_keys_0", "ctx_keys_1", "ctx_values_0", "ctx_values_1"]
     assert [o.name for o in step.graph.output] == ["logits", "keys_0", "keys_1", "values_0", "values_1", "pred", "conf"]
@@ -106,7 +108,7 @@ def test_exported_cached_graphs_match_pytorch():
     pos = np.arange(c0, c0 + L, dtype=np.int64)[None]
     forbid = np.zeros(300, np.float32)
     forbid[list(FORBIDDEN)] = -np.inf
-    logits, *kv, cpred, cconf = onnx_ref.run(ctx, {"input_ids": x, "positions": pos, "forbid": forbid})
+    logits, *kv, cpred, cconf = onnx_ref.run(ctx, {"input_ids": x, "positions": pos, "forbid": forbid})[:7]
     k, v = np.stack(kv[:2]), np.stack(kv[2:])
     with torch.no_grad():
         ref, rk, rv = m.context_forward(torch.from_numpy(x), torch.from_numpy(pos))
@@ -165,3 +167,49 @@ def test_int8_step_graph_is_its_pytorch_reference_and_close_to_float32():
     err = (int8 - fp32).abs().max() / fp32.abs().max()
     assert 0 < err < 0.02, err
     assert (int8[0].argmax(-1) == fp32[0].argmax(-1)).float().mean() >= 2 / 3
+
+
+def test_int8_kv_step_graph_reads_the_context_graphs_int8_outputs_and_stays_near_float32():
+    onnx = pytest.importorskip("onnx")
+    from trainer import onnx_ref
+    from trainer.cached import int8_kv_names
+    from trainer.quantize import WEIGHT_MAX, int8_copy, int8_kv_copy, quantize_kv, step_int8_kv_onnx_bytes
+    m = _model()
+    ctx = onnx.load_from_string(context_onnx_bytes(m))
+    g = onnx.load_from_string(step_int8_kv_onnx_bytes(m))
+    onnx.checker.check_model(g)
+    assert [o.name for o in g.graph.output] == ["logits", "pred", "conf"]
+    x = torch.from_numpy(np.random.default_rng(2).integers(6, 300, size=(1, 23)))
+    c0, L = 9, 6
+    pos = torch.arange(c0, c0 + L)[None]
+    rows = torch.tensor([[0, 2, 5]])
+    forbid = np.zeros(300, np.float32)
+    forbid[list(FORBIDDEN)] = -np.inf
+    out = dict(zip([o.name for o in ctx.graph.output], onnx_ref.run(ctx, {"input_ids": x.numpy(), "positions": pos.numpy(), "forbid": forbid})))
+    mask = canvas_mask(23, c0, L)
+    with torch.no_grad():
+        _, k, v = m.context_forward(x, pos)
+        q = [quantize_kv(a, b) for a, b in zip(k, v)]
+        fp32, _, _ = m.step_forward(x[:, c0:c0 + L], pos, k, v, rows, mask)
+        int8_weights, _, _ = int8_copy(m).step_forward(x[:, c0:c0 + L], pos, k, v, rows, mask)
+        int8_kv, _, _ = int8_kv_copy(m).step_forward(x[:, c0:c0 + L], pos, [t[:2] for t in q], [t[2:] for t in q], rows, mask)
+    n = m.cfg.n_layers
+    # the context graph's int8 outputs are quantize_kv of its float32 ones: keys transposed, per token, 7 bits
+    for i in range(n):
+        assert out[f"keys_int8_{i}"].dtype == np.int8 and out[f"keys_int8_{i}"].shape == (1, m.cfg.n_heads, m.cfg.d_model // m.cfg.n_heads, 23)
+        assert np.abs(out[f"keys_int8_{i}"].astype(np.int32)).max() <= WEIGHT_MAX
+        assert np.abs(out[f"keys_int8_{i}"].astype(np.int32) - q[i][0].numpy()).max() <= 1  # a rounding tie may differ
+        np.testing.assert_allclose(out[f"value_scales_{i}"], q[i][3].numpy(), rtol=1e-6)
+        back = out[f"values_int8_{i}"] * out[f"value_scales_{i}"].transpose(0, 1, 3, 2)
+        assert np.abs(back - v[i].numpy()).max() <= out[f"value_scales_{i}"].max() / 2 + 1e-7
+    feeds = {"canvas_ids": x[:, c0:c0 + L].numpy(), "canvas_positions": pos.numpy(), "rows": rows.numpy(),
+             "forbid": forbid, "ctx_mask": mask.numpy(), **{f"ctx_{name}": out[name] for name in int8_kv_names("", n)}}
+    logits, pred, conf = onnx_ref.run(g, feeds)
+    # the exported ops compute what int8_kv_copy computes
+    assert np.abs(logits - int8_kv.numpy()).max() < 1e-4 * np.abs(int8_kv.numpy()).max()
+    assert list(pred[0]) == list(_pick(logits[0] + forbid)[0])
+    # and the int8 K/V move the logits about as much as the int8 weights do
+    err = ((int8_kv - fp32).abs().max() / fp32.abs().max()).item()
+    assert 0 < err < 0.03, err
+    assert err < 2.5 * ((int8_weights - fp32).abs().max() / fp32.abs().max()).item()
+    assert (int8_kv[0].argmax(-1) == fp32[0].argmax(-1)).float().mean() >= 2 / 3
