@@ -74,6 +74,23 @@ async function freshStepInputs(model: CachedOnnxModel, prompt: [string, string],
   return { x, canvas: x.slice(c0, c0 + L), pos, keys: ctx.keys, values: ctx.values, mask: canvasMask(x.length, c0, L), contextLogits: ctx.logits };
 }
 
+/** The same PROMPTS and canvases through two engines: how many texts agree, of how many, and how many took several steps. */
+async function compareCompletions(a: InfillEngine, b: InfillEngine): Promise<{ sameText: number; multi: number; n: number }> {
+  let sameText = 0;
+  let multi = 0;
+  let n = 0;
+  for (const [p, s] of PROMPTS) {
+    for (const canvasLength of [8, 16]) {
+      const x = await a.infill({ prefix: p, suffix: s, canvasLength });
+      const y = await b.infill({ prefix: p, suffix: s, canvasLength });
+      if (x.text === y.text) sameText++;
+      if (x.steps > 1 || y.steps > 1) multi++;
+      n++;
+    }
+  }
+  return { sameText, multi, n };
+}
+
 const PROMPTS: Array<[string, string]> = [
   ['def add(a, b):\n    return ', '\n\ndef mul(a, b):\n    return a * b\n'],
   ['for (let i = 0; i < n; i++) {\n  total += ', ';\n}\nreturn total;\n'],
@@ -305,18 +322,7 @@ test('int8 step weights: served by default, close to float32; stepWeights float3
   assert.equal(engine.info.stepWeights, 'int8');
   assert.equal(asked.info.stepWeights, 'float32');
   // Whole completions: int8 steps against float32 steps, same prompts and canvases (tau 0.9).
-  let sameText = 0;
-  let multi = 0;
-  let n = 0;
-  for (const [p, s] of PROMPTS) {
-    for (const canvasLength of [8, 16]) {
-      const a = await engine.infill({ prefix: p, suffix: s, canvasLength });
-      const b = await asked.infill({ prefix: p, suffix: s, canvasLength });
-      if (a.text === b.text) sameText++;
-      if (b.steps > 1) multi++;
-      n++;
-    }
-  }
+  const { sameText, multi, n } = await compareCompletions(engine, asked);
   assert.ok(multi > 0, 'multi-step completions compared');
   // measured: 4 of 6 the same text (the docs measure what the rest costs a trained model)
   assert.ok(sameText >= n / 2, `${sameText} of ${n} completions the same with int8 and float32 steps`);
@@ -370,18 +376,7 @@ test('int8 context K/V (graphs.step_int8_kv): served by default for diffusion, c
   const asked = await InfillEngine.load(run, { threads: 1, contextKV: 'float32' });
   assert.deepEqual([engine.info.stepWeights, engine.info.contextKV], ['int8', 'int8']);
   assert.deepEqual([asked.info.stepWeights, asked.info.contextKV], ['int8', 'float32']);
-  let sameText = 0;
-  let multi = 0;
-  let n = 0;
-  for (const [p, s] of PROMPTS) {
-    for (const canvasLength of [8, 16]) {
-      const a = await engine.infill({ prefix: p, suffix: s, canvasLength });
-      const b = await asked.infill({ prefix: p, suffix: s, canvasLength });
-      if (a.text === b.text) sameText++;
-      if (a.steps > 1) multi++;
-      n++;
-    }
-  }
+  const { sameText, multi, n } = await compareCompletions(engine, asked);
   assert.ok(multi > 0, 'multi-step completions compared');
   assert.ok(sameText >= n / 2, `${sameText} of ${n} completions the same with int8 and float32 context K/V`);
   await engine.dispose();
