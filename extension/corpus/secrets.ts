@@ -175,7 +175,9 @@ export const SECRET_RULES: readonly SecretRule[] = [
     // MAC are not secret).
     name: 'putty-private-key',
     hint: /Private-Lines:/,
-    regex: /(Private-Lines:[ \t]*\d+[ \t]*\r?\n)((?:[A-Za-z0-9+/]+={0,2}[ \t]*\r?\n)*[A-Za-z0-9+/]+={0,2})(?![^\r\n])/g,
+    // Key material starts with a base64 line of 20+ characters (a 256-bit key alone is 44): a
+    // short word after the header is not a key (the memorization audit places model outputs there).
+    regex: /(Private-Lines:[ \t]*\d+[ \t]*\r?\n)([A-Za-z0-9+/]{20,}={0,2}(?:[ \t]*\r?\n[A-Za-z0-9+/]+={0,2})*)(?![^\r\n])/g,
     group: 2,
   },
   { name: 'aws-access-key-id', hint: /A[SKBC][IC]A/, regex: /\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/g },

@@ -76,7 +76,7 @@ test('an overfit model reproduces its training text verbatim, yet never a scrubb
   const control = join(base, 'control');
   cpSync(join(run, 'corpus'), join(control, 'corpus'), { recursive: true });
 
-  train(run, 300); // ~500 epochs of a ~650-token corpus
+  train(run, 450); // ~460 epochs of a ~1,000-token corpus (31 planted secret lines are most of it)
   train(control, 3);
 
   const canaries = planted.map(([, secret]) => secret);

@@ -219,6 +219,12 @@ test('a PuTTY .ppk body goes; the header, public lines and MAC stay', () => {
   assert.equal(result.text, ppk.replace(priv.join('\r\n'), '<secret>'));
 });
 
+test('a short word after a Private-Lines header is not key material', () => {
+  for (const text of ['Private-Lines: 1\nfoo\n', 'Private-Lines: 2\nreturn\ntotal\n']) {
+    assert.deepEqual(scrubSecrets(text).counts, {}, text);
+  }
+});
+
 test('a PEM private key whose END marker is missing is scrubbed to the end of the text', () => {
   const begin = '-----BEGIN ' + 'OPENSSH PRIVATE KEY-----';
   const body = 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW';
