@@ -104,10 +104,12 @@ interface Row {
   /** the fast path with float32 step weights (the default is int8) */
   fast_f32_p50_ms: number;
   fast_f32_p95_ms: number;
-  /** int8 steps over float32 context K/V (the default reads int8 K/V) */
-  fast_kv32_p50_ms: number;
-  fast_kv32_p95_ms: number;
-  fast_kv32_ratio_p50: number;
+  /** the fast path's context K/V (int8 or float32: INT8_KV_MIN_BYTES), and the same int8 steps with the other */
+  context_kv: string;
+  other_kv: string;
+  fast_other_kv_p50_ms: number;
+  fast_other_kv_p95_ms: number;
+  fast_other_kv_ratio_p50: number;
   fast_steps: number;
   /** fast p50 / forward p50, fast p95 / forward p50, naive p50 / fast p50 */
   fast_ratio_p50: number;
@@ -125,14 +127,22 @@ interface Row {
   ar_fast_tok_s: number;
 }
 
+/** The trainer's presets (trainer/model.py PRESETS), for model.json's config (the engine sizes the context K/V from it). */
+function presetConfigs(): Record<string, Record<string, number>> {
+  const r = spawnSync(PYTHON, ['-c', 'import json; from trainer.model import PRESETS; print(json.dumps(PRESETS))'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`reading the trainer's presets failed: ${r.stderr.slice(-1500)}`);
+  return JSON.parse(r.stdout);
+}
+
 function writeRun(run: string, tokJson: string, sha: string, vocab: number, context: number, preset: string,
-  m: { path: string; context: string; step: string; stepInt8: string; stepInt8Kv: string; params: number }, objective: string): void {
+  m: { path: string; context: string; step: string; stepInt8: string; stepInt8Kv: string; params: number }, objective: string,
+  config: Record<string, number>): void {
   // model.json's max_seq_len = context + canvas (+ 3 fim ids for AR), so that the engine's context
   // cut keeps exactly `context` tokens (the graphs themselves cover 1024 positions).
   mkdirSync(join(run, 'corpus'), { recursive: true });
   writeFileSync(join(run, 'corpus', 'tokenizer.json'), tokJson);
   writeFileSync(join(run, 'model.json'), JSON.stringify({
-    format: 1, objective, vocab_size: vocab, max_seq_len: context + CANVAS + (objective === 'autoregressive' ? 3 : 0), preset, params: m.params,
+    format: 1, objective, vocab_size: vocab, max_seq_len: context + CANVAS + (objective === 'autoregressive' ? 3 : 0), preset, params: m.params, config,
     special_ids: { pad: 0, eos: 1, mask: 2, fim_prefix: 3, fim_suffix: 4, fim_middle: 5 }, tokenizer_sha256: sha,
     sampler: { threshold: 0.9, canvas_lengths: [16, 32, 64] }, graphs: { full: m.path, context: m.context, step: m.step, step_int8: m.stepInt8, ...(objective === 'diffusion' ? { step_int8_kv: m.stepInt8Kv } : {}) },
   }));
@@ -146,12 +156,12 @@ async function accuracy(runDir: string) {
   const out: Array<Record<string, unknown>> = [];
   for (const tau of taus) {
     let reference: string[] = [];
-    // fast = the engine's default (int8 step weights and int8 context K/V when the export has
-    // them), beside float32 context K/V and float32 steps
+    // fast: int8 step weights (the engine's default) with int8 or float32 context K/V (the default
+    // picks by their size, INT8_KV_MIN_BYTES), beside float32 steps
     const settings: Array<[string, object]> = [['naive', { decoding: 'naive' }]];
     for (const r of refresh) {
       const name = `fast${r ? ` refresh ${r}` : ''}`;
-      settings.push([name, { refreshEvery: r }], [`${name} float32 K/V`, { refreshEvery: r, contextKV: 'float32' }],
+      settings.push([`${name} int8 K/V`, { refreshEvery: r, contextKV: 'int8' }], [`${name} float32 K/V`, { refreshEvery: r, contextKV: 'float32' }],
         [`${name} float32 steps`, { refreshEvery: r, stepWeights: 'float32' }]);
     }
     for (const [name, o] of settings) {
@@ -196,20 +206,23 @@ async function main() {
     const cut = code.indexOf('\n', at) + 1;
     return { prefix: code.slice(cut - 20_000, cut) + `    const v${k} = `, suffix: '\n' + code.slice(cut, cut + 8000), mode: 'line' as const };
   };
+  const configs = presetConfigs();
   for (const preset of presets) {
     const model = exportModel(dir, preset, tok.vocabSize, false);
     const arModel = exportModel(dir, preset, tok.vocabSize, true);
     for (const context of contexts) {
       const run = join(dir, `${preset}-${context}`);
       const arRun = join(dir, `${preset}-${context}-ar`);
-      writeRun(run, tokJson, sha, tok.vocabSize, context, preset, model, 'diffusion');
-      writeRun(arRun, tokJson, sha, tok.vocabSize, context, preset, arModel, 'autoregressive');
+      writeRun(run, tokJson, sha, tok.vocabSize, context, preset, model, 'diffusion', configs[preset]);
+      writeRun(arRun, tokJson, sha, tok.vocabSize, context, preset, arModel, 'autoregressive', configs[preset]);
       const naive = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, decoding: 'naive' });
       const fast = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS });
-      const fastKv32 = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, contextKV: 'float32' });
+      // the same int8 steps with the other context K/V than the default chose for this window
+      const otherKv = fast.info.contextKV === 'int8' ? 'float32' : 'int8';
+      const fastKvOther = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, contextKV: otherKv });
       const fast32 = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, stepWeights: 'float32' });
-      if (fast.info.contextKV !== 'int8' || fastKv32.info.contextKV !== 'float32' || fastKv32.info.stepWeights !== 'int8' || fast32.info.stepWeights !== 'float32') {
-        throw new Error(`the fast engines did not load the cached graphs: ${JSON.stringify([fast.info, fastKv32.info, fast32.info])}`);
+      if (fast.info.stepWeights !== 'int8' || fastKvOther.info.contextKV !== otherKv || fastKvOther.info.stepWeights !== 'int8' || fast32.info.stepWeights !== 'float32') {
+        throw new Error(`the fast engines did not load the cached graphs: ${JSON.stringify([fast.info, fastKvOther.info, fast32.info])}`);
       }
       const forwardModel = await OnnxModel.open(model.path, tok.vocabSize, { threads });
       const seq = context + CANVAS;
@@ -226,7 +239,7 @@ async function main() {
         const [, tf] = await timedAfterGc(() => forwardModel.forward(ids, 1, seq));
         const [a, tn] = await timedAfterGc(() => naive.complete(request(k)));
         const [b, tq] = await timedAfterGc(() => fast.complete(request(k)));
-        const [, tkv] = await timedAfterGc(() => fastKv32.complete(request(k)));
+        const [, tkv] = await timedAfterGc(() => fastKvOther.complete(request(k)));
         const [, t32] = await timedAfterGc(() => fast32.complete(request(k)));
         if (k < 0) continue;
         fkv.push(tkv);
@@ -238,7 +251,7 @@ async function main() {
       }
       await naive.dispose();
       await fast.dispose();
-      await fastKv32.dispose();
+      await fastKvOther.dispose();
       await fast32.dispose();
       // AR: 16 new tokens (a random model never stops), full recompute vs the KV cache.
       const arNaive = await InfillEngine.load(arRun, { threads, cacheSize: 0, maxCanvas: CANVAS, decoding: 'naive' });
@@ -265,7 +278,8 @@ async function main() {
         naive_p50_ms: quantile(nv, 0.5), naive_p95_ms: quantile(nv, 0.95), naive_steps: nSteps / runs,
         fast_p50_ms: quantile(fs, 0.5), fast_p95_ms: quantile(fs, 0.95), fast_steps: fSteps / runs,
         fast_f32_p50_ms: quantile(f32, 0.5), fast_f32_p95_ms: quantile(f32, 0.95),
-        fast_kv32_p50_ms: quantile(fkv, 0.5), fast_kv32_p95_ms: quantile(fkv, 0.95), fast_kv32_ratio_p50: quantile(fkv, 0.5) / f50,
+        context_kv: fast.info.contextKV ?? '', other_kv: otherKv,
+        fast_other_kv_p50_ms: quantile(fkv, 0.5), fast_other_kv_p95_ms: quantile(fkv, 0.95), fast_other_kv_ratio_p50: quantile(fkv, 0.5) / f50,
         fast_ratio_p50: quantile(fs, 0.5) / f50, fast_ratio_p95: quantile(fs, 0.95) / f50,
         naive_ratio_p50: quantile(nv, 0.5) / f50, speedup_p50: quantile(nv, 0.5) / quantile(fs, 0.5),
         diffusion_fast_tok_s: (fTok / runs) / (quantile(fs, 0.5) / 1000), diffusion_naive_tok_s: (nTok / runs) / (quantile(nv, 0.5) / 1000),
@@ -281,12 +295,12 @@ async function main() {
     return;
   }
   console.log(`engine latency, random-init models, vocab ${tok.vocabSize}, canvas ${CANVAS} (no growth), intraOpNumThreads ${threads}, ${cpus().length}x ${cpus()[0]?.model}`);
-  console.log('| preset | params | context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms) | fast, float32 K/V, p50 / p95 (ms), / forward p50 | fast, float32 steps, p50 / p95 (ms) | steps naive / fast | fast / forward p50, p95 | naive / forward p50 | fast speed-up | diffusion tok/s naive / fast | AR p50 naive / KV (ms) | AR tok/s naive / KV |');
+  console.log('| preset | params | context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms), context K/V | fast with the other context K/V, p50 / p95 (ms), / forward p50 | fast, float32 steps, p50 / p95 (ms) | steps naive / fast | fast / forward p50, p95 | naive / forward p50 | fast speed-up | diffusion tok/s naive / fast | AR p50 naive / KV (ms) | AR tok/s naive / KV |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(`| ${r.preset} | ${(r.params / 1e6).toFixed(1)}M | ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ` +
-      `${r.naive_p50_ms.toFixed(0)} / ${r.naive_p95_ms.toFixed(0)} | ${r.fast_p50_ms.toFixed(0)} / ${r.fast_p95_ms.toFixed(0)} | ` +
-      `${r.fast_kv32_p50_ms.toFixed(0)} / ${r.fast_kv32_p95_ms.toFixed(0)}, ${r.fast_kv32_ratio_p50.toFixed(2)}x | ` +
+      `${r.naive_p50_ms.toFixed(0)} / ${r.naive_p95_ms.toFixed(0)} | ${r.fast_p50_ms.toFixed(0)} / ${r.fast_p95_ms.toFixed(0)}, ${r.context_kv} | ` +
+      `${r.fast_other_kv_p50_ms.toFixed(0)} / ${r.fast_other_kv_p95_ms.toFixed(0)} (${r.other_kv}), ${r.fast_other_kv_ratio_p50.toFixed(2)}x | ` +
       `${r.fast_f32_p50_ms.toFixed(0)} / ${r.fast_f32_p95_ms.toFixed(0)} | ${r.naive_steps.toFixed(1)} / ${r.fast_steps.toFixed(1)} | ` +
       `${r.fast_ratio_p50.toFixed(2)}x, ${r.fast_ratio_p95.toFixed(2)}x | ${r.naive_ratio_p50.toFixed(1)}x | ${r.speedup_p50.toFixed(1)}x | ` +
       `${r.diffusion_naive_tok_s.toFixed(1)} / ${r.diffusion_fast_tok_s.toFixed(1)} | ${r.ar_naive_p50_ms.toFixed(0)} / ${r.ar_fast_p50_ms.toFixed(0)} | ${r.ar_naive_tok_s.toFixed(1)} / ${r.ar_fast_tok_s.toFixed(1)} |`);

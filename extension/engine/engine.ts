@@ -57,11 +57,14 @@ export interface EngineOptions {
    */
   stepWeights?: 'int8' | 'float32';
   /**
-   * Fast diffusion with int8 steps: the context K/V the steps read. 'int8' (default): model.json
+   * Fast diffusion with int8 steps: the context K/V the steps read. 'int8': model.json
    * graphs.step_int8_kv when the export has it (a quarter of the bytes out of the context pass and
-   * into every step; docs/engine.md measures the accuracy), else float32. 'float32': graphs.step_int8.
+   * into every step; docs/engine.md measures speed and accuracy), else float32. 'float32':
+   * graphs.step_int8. 'auto' (default): int8 where the float32 K/V of a full window would be
+   * INT8_KV_MIN_BYTES or more (contextKvBytes), the size at which it was measured faster: small at
+   * 512 positions (17 MB) yes, small at 256 and tiny at 512 (9 and 4 MB) no.
    */
-  contextKV?: 'int8' | 'float32';
+  contextKV?: 'auto' | 'int8' | 'float32';
   /** Opens the model instead of onnxruntime (tests: a deterministic fake; one with the cached methods is used as such). */
   openModel?(path: string, meta: ModelMeta, options: { threads?: number }): Promise<ReleasableModel>;
 }
@@ -194,6 +197,16 @@ class Loaded {
   }
 }
 
+/** The float32 context K/V size from which contextKV 'auto' reads them in int8 (docs/engine.md "Fast decoding" item 6). */
+export const INT8_KV_MIN_BYTES = 16 * 2 ** 20;
+
+/** Bytes of a full window's float32 K/V (2 x n_layers x d_model x max_seq_len x 4), from model.json's config; 0 if it has none. */
+export function contextKvBytes(meta: ModelMeta): number {
+  const config = (meta.raw.config ?? {}) as Record<string, unknown>;
+  const { n_layers: layers, d_model: width } = config;
+  return typeof layers === 'number' && typeof width === 'number' ? 2 * layers * width * meta.maxSeqLen * 4 : 0;
+}
+
 let generations = 0;
 
 async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> {
@@ -224,7 +237,9 @@ async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> 
     const steps: Array<['int8' | 'float32', 'int8' | 'float32', string]> = [['float32', 'float32', stepPath!]];
     const int8 = (options.stepWeights ?? 'int8') === 'int8';
     if (int8 && int8Path && existsSync(int8Path)) steps.unshift(['int8', 'float32', int8Path]);
-    if (int8 && meta.objective === 'diffusion' && (options.contextKV ?? 'int8') === 'int8' && int8KvPath && existsSync(int8KvPath)) {
+    const kv = options.contextKV ?? 'auto';
+    const int8Kv = kv === 'int8' || (kv === 'auto' && contextKvBytes(meta) >= INT8_KV_MIN_BYTES);
+    if (int8 && meta.objective === 'diffusion' && int8Kv && int8KvPath && existsSync(int8KvPath)) {
       steps.unshift(['int8', 'int8', int8KvPath]);
     }
     for (const [weights, kv, step] of steps) {

@@ -9,7 +9,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   appendColumns, arInfill, CachedOnnxModel, cachedArInfill, cachedDiffusionInfill, canvasMask, DEFAULT_SPECIAL_IDS, diffusionInfill,
-  forbiddenMask, InfillEngine, OnnxModel, pickRow, type KV,
+  contextKvBytes, forbiddenMask, InfillEngine, INT8_KV_MIN_BYTES, OnnxModel, parseModelMeta, pickRow, type KV,
 } from '../../extension/engine/index';
 import { CACHED_GRAPHS, makeRun, PYTHON, tempDir, testTokenizer, torchMissing as checkTorch } from './helpers';
 
@@ -96,6 +96,17 @@ const PROMPTS: Array<[string, string]> = [
   ['for (let i = 0; i < n; i++) {\n  total += ', ';\n}\nreturn total;\n'],
   ['class Box:\n    def __init__(self, v):\n        self.v = ', '\n'],
 ];
+
+test("contextKV 'auto' reads int8 K/V from 16 MiB of float32 K/V a window (small at 512 positions), not below", () => {
+  const meta = (config: object | undefined, maxSeqLen: number) =>
+    parseModelMeta({ format: 1, objective: 'diffusion', vocab_size: 8192, max_seq_len: maxSeqLen, ...(config ? { config } : {}) });
+  const small = { n_layers: 8, d_model: 512 };
+  assert.equal(contextKvBytes(meta(small, 528)), 2 * 8 * 512 * 528 * 4);
+  assert.ok(contextKvBytes(meta(small, 528)) >= INT8_KV_MIN_BYTES);
+  assert.ok(contextKvBytes(meta(small, 272)) < INT8_KV_MIN_BYTES); // measured: no gain at 256 positions
+  assert.ok(contextKvBytes(meta({ n_layers: 4, d_model: 256 }, 528)) < INT8_KV_MIN_BYTES); // tiny at 512: none either
+  assert.equal(contextKvBytes(meta(undefined, 528)), 0); // no config: float32 K/V
+});
 
 test('canvasMask masks the canvas columns; appendColumns moves whole head_dim rows along the length axis', () => {
   assert.deepEqual([...canvasMask(6, 2, 3)], [0, 0, -Infinity, -Infinity, -Infinity, 0]);
@@ -335,7 +346,7 @@ test('int8 step weights: served by default, close to float32; stepWeights float3
   await damaged.dispose();
 });
 
-test('int8 context K/V (graphs.step_int8_kv): served by default for diffusion, close to float32 K/V; contextKV float32 and a damaged graph use step_int8', { skip: torchMissing, timeout: 120_000 }, async () => {
+test('int8 context K/V (graphs.step_int8_kv): close to float32 K/V; served when asked or for windows of 512+ (auto), a damaged graph falls back to step_int8', { skip: torchMissing, timeout: 120_000 }, async () => {
   const run = exportRun('diffusion', 'int8kv');
   const { tok } = testTokenizer();
   const V = tok.vocabSize;
@@ -372,7 +383,11 @@ test('int8 context K/V (graphs.step_int8_kv): served by default for diffusion, c
     await kvFloat.release();
     await kvInt8.release();
   }
-  const engine = await InfillEngine.load(run, { threads: 1 });
+  // this model's K/V are far below INT8_KV_MIN_BYTES: 'auto' (the default) reads float32 K/V
+  const byDefault = await InfillEngine.load(run, { threads: 1 });
+  assert.deepEqual([byDefault.info.stepWeights, byDefault.info.contextKV], ['int8', 'float32']);
+  await byDefault.dispose();
+  const engine = await InfillEngine.load(run, { threads: 1, contextKV: 'int8' });
   const asked = await InfillEngine.load(run, { threads: 1, contextKV: 'float32' });
   assert.deepEqual([engine.info.stepWeights, engine.info.contextKV], ['int8', 'int8']);
   assert.deepEqual([asked.info.stepWeights, asked.info.contextKV], ['int8', 'float32']);
@@ -382,7 +397,7 @@ test('int8 context K/V (graphs.step_int8_kv): served by default for diffusion, c
   await engine.dispose();
   await asked.dispose();
   writeFileSync(join(run, 'model.step.int8kv.onnx'), Buffer.from('not onnx'));
-  const damaged = await InfillEngine.load(run, { threads: 1 });
+  const damaged = await InfillEngine.load(run, { threads: 1, contextKV: 'int8' });
   assert.deepEqual([damaged.info.decoding, damaged.info.stepWeights, damaged.info.contextKV], ['fast', 'int8', 'float32']);
   assert.match(damaged.info.int8KvUnavailable ?? '', /model\.step\.int8kv\.onnx .*could not be loaded/);
   await damaged.dispose();
