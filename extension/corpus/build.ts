@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { runLayout } from '../common/runLayout';
 import packageJson from '../../package.json';
-import { writeFileAtomic } from '../common/atomicWrite';
+import { syncDir, writeFileAtomic, writeFileDurable } from '../common/atomicWrite';
 import { findDuplicates } from './dedupe';
 import { CorpusTokenizer, EncodedDocument, encodeDocument, int32LE, TokenSink, tokenByteLengths } from './encode';
 import { classifyByName, classifyText, decodeSource } from './filter';
@@ -388,6 +388,7 @@ async function build(root: string, runDir: string, options: IndexOptions, hooks:
   enter('write');
   const layout = runLayout(runDir);
   await fsp.mkdir(runDir, { recursive: true });
+  await removeDeadWritersTemps(runDir);
   const tmp = join(runDir, `.corpus-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   await fsp.mkdir(tmp);
   try {
@@ -434,14 +435,17 @@ async function build(root: string, runDir: string, options: IndexOptions, hooks:
       notes,
       files: entries,
     };
+    // fsynced, with their folder, before the swap: after a power loss the new corpus is whole or
+    // the old one is still there (the old one is deleted only after the swap is on disk)
     await Promise.all([
-      fsp.writeFile(join(tmp, 'train.bin'), trainBuf),
-      fsp.writeFile(join(tmp, 'val.bin'), valBuf),
-      fsp.writeFile(join(tmp, 'train.spans.bin'), int32LE(spanTriples)),
-      fsp.writeFile(join(tmp, 'tokenizer.json'), tokJson),
-      fsp.writeFile(join(tmp, 'eval.jsonl'), evalLines.length ? evalLines.join('\n') + '\n' : ''),
-      fsp.writeFile(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n'),
+      writeFileDurable(join(tmp, 'train.bin'), trainBuf),
+      writeFileDurable(join(tmp, 'val.bin'), valBuf),
+      writeFileDurable(join(tmp, 'train.spans.bin'), int32LE(spanTriples)),
+      writeFileDurable(join(tmp, 'tokenizer.json'), tokJson),
+      writeFileDurable(join(tmp, 'eval.jsonl'), evalLines.length ? evalLines.join('\n') + '\n' : ''),
+      writeFileDurable(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n'),
     ]);
+    await syncDir(tmp);
     signal?.throwIfAborted();
     await swapIn(tmp, layout.corpusDir);
 
@@ -559,7 +563,46 @@ async function swapIn(tmp: string, corpusDir: string): Promise<void> {
     if (moved) await fsp.rename(old, corpusDir).catch(() => undefined);
     throw err;
   }
+  await syncDir(join(corpusDir, '..'));
   if (moved) await fsp.rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Removes `.corpus-tmp-PID-*` folders of indexers that are no longer running (SIGKILLed mid-write;
+ * a live one's, e.g. a second index into the same run folder, is left alone) and `corpus.old-*`
+ * folders that a killed swap left (the swap removes its own right after the rename).
+ */
+export async function removeDeadWritersTemps(runDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await fsp.readdir(runDir);
+  } catch {
+    return removed;
+  }
+  const writerPid = (name: string) => Number(/^\.corpus-tmp-(\d+)-[0-9a-f]+$/.exec(name)?.[1] ?? NaN);
+  // another indexer mid-swap (this process's too: called before this run makes its own folder)
+  // may still need its corpus.old-* to roll back: then leave those
+  const othersWriting = names.some((n) => processAlive(writerPid(n)));
+  for (const name of names) {
+    const pid = writerPid(name);
+    const stale = Number.isInteger(pid) ? !processAlive(pid) : !othersWriting && /^corpus\.old-[0-9a-f]+$/.test(name);
+    if (!stale) continue;
+    await fsp.rm(join(runDir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // someone else's process: alive
+  }
 }
 
 async function writeRunJson(

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { indexWorkspace, IndexError, IndexProgress } from '../../extension/corpus/index';
-import { buildCorpus } from '../../extension/corpus/build';
+import { buildCorpus, removeDeadWritersTemps } from '../../extension/corpus/build';
 import { nodeFs, ScanFs } from '../../extension/corpus/scan';
 import { chooseVocabSize, Tokenizer, trainTokenizerAsync } from '../../extension/tokenizer';
 import { FIXTURES, plantedSecrets, polyglotCopy, secretsFile, symlinkSafe, tempDir, write } from './helpers';
@@ -375,4 +376,22 @@ test('a run folder inside the workspace is not indexed by the next run', async (
   // One entry for the whole folder: nothing inside it (run.json, corpus/, the leftover) was read.
   assert.deepEqual([...files.keys()].filter((p) => p.startsWith('runs/')), ['runs/r1/']);
   assert.equal(files.get('runs/r1/').reason, 'run-folder');
+});
+
+test("a killed indexer's temporary folders are removed by the next run; a live writer's are not", async () => {
+  const root = polyglotCopy();
+  const run = tempDir('reclaim-run');
+  // a pid that is certainly gone: a child that has exited
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  mkdirSync(join(run, `.corpus-tmp-${dead}-0badf00d`, 'half'), { recursive: true });
+  mkdirSync(join(run, `.corpus-tmp-${process.pid}-c0ffee00`)); // this process: alive
+  mkdirSync(join(run, 'corpus.old-deadbeef'));
+  assert.deepEqual((await removeDeadWritersTemps(run)).sort(), [`.corpus-tmp-${dead}-0badf00d`]);
+  // a live writer may still roll back into its corpus.old-*: kept while one is there
+  assert.ok(existsSync(join(run, 'corpus.old-deadbeef')));
+  rmSync(join(run, `.corpus-tmp-${process.pid}-c0ffee00`), { recursive: true });
+  mkdirSync(join(run, `.corpus-tmp-${dead}-0badf00d`));
+  await indexWorkspace(root, run, { seed: 1 });
+  assert.deepEqual(readdirSync(run).filter((n) => n.startsWith('.corpus-tmp-') || n.startsWith('corpus.old-')), []);
+  assert.ok(existsSync(join(run, 'corpus', 'manifest.json')));
 });
