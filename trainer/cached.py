@@ -98,27 +98,33 @@ def context_onnx_bytes(model: Transformer) -> bytes:
                        **int8_kv_axes(int8_kv, "seq")})
 
 
+def _step_example(cfg):
+    """What both step graphs share: example canvas inputs (canvas_ids, canvas_positions, rows,
+    forbid, ctx_mask over a 5-column context), their names, and the dynamic axes of those and of
+    `logits`, `pred`, `conf`."""
+    t = 5
+    args = (torch.randint(6, cfg.vocab_size, (2, 3), dtype=torch.long),
+            torch.tensor([[2, 3, 4], [2, 3, 4]], dtype=torch.long),
+            torch.tensor([[0, 2], [1, 2]], dtype=torch.long),
+            torch.zeros(cfg.vocab_size).index_fill_(0, torch.arange(2, 6), float("-inf")),
+            torch.zeros(t).index_fill_(0, torch.tensor([1]), float("-inf")))
+    names = ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask"]
+    per_row = {0: "batch", 1: "rows"}
+    axes = {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
+            "rows": per_row, "ctx_mask": {0: "ctx"}, "logits": per_row, "pred": per_row, "conf": per_row}
+    return args, names, axes, t
+
+
 def step_onnx_bytes(model: Transformer) -> bytes:
     cfg = model.cfg
     H, D = cfg.n_heads, cfg.d_model // cfg.n_heads
-    c, t = 3, 5
-    ids = torch.randint(6, cfg.vocab_size, (2, c), dtype=torch.long)
-    pos = torch.tensor([[2, 3, 4], [2, 3, 4]], dtype=torch.long)
+    args, names, axes, t = _step_example(cfg)
     kv = tuple(torch.randn(2, H, t, D) for _ in range(2 * cfg.n_layers))
-    rows = torch.tensor([[0, 2], [1, 2]], dtype=torch.long)
-    forbid = torch.zeros(cfg.vocab_size)
-    forbid[2:6] = float("-inf")
-    ctx_mask = torch.zeros(t)
-    ctx_mask[1] = float("-inf")
     per_layer = kv_names("ctx_keys", "ctx_values", cfg.n_layers)
     own = kv_names("keys", "values", cfg.n_layers)
-    per_row = {0: "batch", 1: "rows"}
-    return trace_onnx(_Step(model), (ids, pos, rows, forbid, ctx_mask) + kv,
-                      ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask"] + per_layer,
-                      ["logits"] + own + ["pred", "conf"],
-                      {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
-                       "ctx_mask": {0: "ctx"}, **{name: {0: "batch", 2: "ctx"} for name in per_layer}, "rows": per_row,
-                       "logits": per_row, **{name: {0: "batch", 2: "canvas"} for name in own}, "pred": per_row, "conf": per_row})
+    return trace_onnx(_Step(model), args + kv, names + per_layer, ["logits"] + own + ["pred", "conf"],
+                      {**axes, **{name: {0: "batch", 2: "ctx"} for name in per_layer},
+                       **{name: {0: "batch", 2: "canvas"} for name in own}})
 
 
 def step_int8_kv_graph_bytes(model: Transformer) -> bytes:
@@ -130,23 +136,12 @@ def step_int8_kv_graph_bytes(model: Transformer) -> bytes:
     from .quantize import quantize_kv
     cfg = model.cfg
     H, D = cfg.n_heads, cfg.d_model // cfg.n_heads
-    c, t = 3, 5
-    ids = torch.randint(6, cfg.vocab_size, (2, c), dtype=torch.long)
-    pos = torch.tensor([[2, 3, 4], [2, 3, 4]], dtype=torch.long)
+    args, names, axes, t = _step_example(cfg)
     q = [quantize_kv(torch.randn(2, H, t, D), torch.randn(2, H, t, D)) for _ in range(cfg.n_layers)]
     kv = tuple(x[j] for j in range(4) for x in q)
-    rows = torch.tensor([[0, 2], [1, 2]], dtype=torch.long)
-    forbid = torch.zeros(cfg.vocab_size)
-    forbid[2:6] = float("-inf")
-    ctx_mask = torch.zeros(t)
-    ctx_mask[1] = float("-inf")
-    names = int8_kv_names("ctx_", cfg.n_layers)
-    per_row = {0: "batch", 1: "rows"}
-    return trace_onnx(_StepInt8KV(model), (ids, pos, rows, forbid, ctx_mask) + kv,
-                      ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask"] + names, ["logits", "pred", "conf"],
-                      {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
-                       "ctx_mask": {0: "ctx"}, **int8_kv_axes(names, "ctx"), "rows": per_row,
-                       "logits": per_row, "pred": per_row, "conf": per_row})
+    per_layer = int8_kv_names("ctx_", cfg.n_layers)
+    return trace_onnx(_StepInt8KV(model), args + kv, names + per_layer, ["logits", "pred", "conf"],
+                      {**axes, **int8_kv_axes(per_layer, "ctx")})
 
 
 def int8_kv_names(prefix: str, n_layers: int) -> list:

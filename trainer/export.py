@@ -65,9 +65,6 @@ def onnx_bytes(model: Transformer, example_len: int = 8) -> bytes:
         model.exporting = False
 
 
-INT8_KV_STEP = "model.step.int8kv.onnx"  # diffusion exports only (docs/contracts.md "Cached graphs")
-
-
 def model_json(state: dict, model: Transformer) -> dict:
     cfg, ts = state["config"], state["train_state"]
     best = ts.get("best") or {}
@@ -88,7 +85,7 @@ def model_json(state: dict, model: Transformer) -> dict:
         # step_int8_kv (diffusion): int8 weights and int8 context K/V, the default where present
         "graphs": {"full": "model.onnx", "context": "model.context.onnx", "step": "model.step.onnx",
                    "step_int8": "model.step.int8.onnx",
-                   **({"step_int8_kv": INT8_KV_STEP} if cfg["objective"] == "diffusion" else {})},
+                   **({"step_int8_kv": "model.step.int8kv.onnx"} if cfg["objective"] == "diffusion" else {})},
     }
 
 
@@ -105,6 +102,10 @@ def export_run(run_dir: str, checkpoint: str | None = None, log=lambda m: None) 
     meta_path = os.path.join(run_dir, "model.json")
     from .cached import context_onnx_bytes, step_onnx_bytes
     from .quantize import step_int8_kv_onnx_bytes, step_int8_onnx_bytes
+    meta = model_json(state, model)
+    # the cached graphs model.json names (step_int8_kv for diffusion only), model.onnx last
+    builders = {"context": context_onnx_bytes, "step": step_onnx_bytes, "step_int8": step_int8_onnx_bytes,
+                "step_int8_kv": step_int8_kv_onnx_bytes}
     # Withdraw the old export before its first graph is replaced: a kill from here on leaves no
     # model.json, which every reader treats as "no model" (the engine takes the graph names from
     # it; the extension's run list wants model.onnx and model.json), not new graphs beside an old
@@ -114,17 +115,15 @@ def export_run(run_dir: str, checkpoint: str | None = None, log=lambda m: None) 
         fsync_dir(run_dir)
         log(f"replacing the export in {run_dir}: model.json is withdrawn until the new graphs are written")
     try:
-        atomic_write_bytes(os.path.join(run_dir, "model.context.onnx"), context_onnx_bytes(model))
-        atomic_write_bytes(os.path.join(run_dir, "model.step.onnx"), step_onnx_bytes(model))
-        atomic_write_bytes(os.path.join(run_dir, "model.step.int8.onnx"), step_int8_onnx_bytes(model))
-        if model_json(state, model)["graphs"].get("step_int8_kv"):
-            atomic_write_bytes(os.path.join(run_dir, INT8_KV_STEP), step_int8_kv_onnx_bytes(model))
+        for key, build in builders.items():
+            if key in meta["graphs"]:
+                atomic_write_bytes(os.path.join(run_dir, meta["graphs"][key]), build(model))
         atomic_write_bytes(path, data)
     except BaseException:
         log(f"the export stopped part-way: {run_dir} has no model.json (no usable model) until "
             "`python -m trainer export RUN` runs to the end")
         raise
-    atomic_write_json(meta_path, model_json(state, model))  # last: the new set is complete
+    atomic_write_json(meta_path, meta)  # last: the new set is complete
     log(f"exported {checkpoint} -> {path} ({len(data) / 2**20:.1f} MiB)")
     return path
 

@@ -156,7 +156,8 @@ class Attention(nn.Module):
         under the additive past_mask (S,) if given (0, or -inf at a column not to attend: the
         canvas columns of a context pass, left in place so that its K/V need no copy). past_len is
         S, traced once per graph by the caller (each layer's own past_k.shape would add three
-        nodes a layer). cos, sin: (T, D) or (B, 1, T, D) for per-row positions."""
+        nodes a layer). cos, sin: (T, D) or (B, 1, T, D) for per-row positions. The past is read
+        through past_scores and past_sum, which trainer/quantize.py replaces for int8 K/V."""
         q, k, v = self._qkv(x, cos, sin)
         if past_k is None:
             y = self._matmul_attention(q, k, v, mask)
@@ -164,14 +165,22 @@ class Attention(nn.Module):
             # softmax over [past ++ fresh] scores, then the two value sums: the same attention as
             # cat([past_k, k]) but without copying the cached K/V (a step's largest cost on a CPU)
             scale = 1.0 / math.sqrt(self.head_dim)
-            past = q @ past_k.transpose(-2, -1)
+            past = self.past_scores(q, past_k)
             if past_mask is not None:
                 past = past + past_mask
             att = torch.cat([past, q @ k.transpose(-2, -1)], dim=-1) * scale
             p = torch.softmax(att.float(), dim=-1).type_as(v)
-            S = past_k.shape[2] if past_len is None else past_len
-            y = p[..., :S] @ past_v + p[..., S:] @ v
+            S = past_v.shape[2] if past_len is None else past_len
+            y = self.past_sum(p[..., :S], past_v) + p[..., S:] @ v
         return self.proj(self._merge_heads(y)), k, v
+
+    @staticmethod
+    def past_scores(q, past_k):  # (B, H, C, D) x cached keys (B, H, S, D) -> (B, H, C, S)
+        return q @ past_k.transpose(-2, -1)
+
+    @staticmethod
+    def past_sum(p, past_v):  # attention weights (B, H, C, S) x cached values (B, H, S, D) -> (B, H, C, D)
+        return p @ past_v
 
     def forward_rows(self, x, cos, sin, mask, positions):
         """Attention of the rows `positions` (B, P) over all T rows (plain matmul, as forward_kv)

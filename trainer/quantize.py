@@ -15,8 +15,6 @@ the tests can hold the exported graph to it.
 from __future__ import annotations
 
 import copy
-import math
-import types
 import warnings
 
 import torch
@@ -138,27 +136,24 @@ class _RowInt8ValueSum(torch.autograd.Function):
         return g.op("Mul", g.op("Cast", acc, to_i=1), scale)
 
 
-def _int8_kv_forward_kv(self, x, cos, sin, mask, past_k=None, past_v=None, past_mask=None, past_len=None):
-    """model.py Attention.forward_kv with the cached context as (keys_int8, key_scales) and
-    (values_int8, value_scales) (quantize_kv); the canvas's own K/V stay float32."""
-    q, k, v = self._qkv(x, cos, sin)
+def _int8_past_scores(q, past_k):
+    """Attention.past_scores over (keys_int8, key_scales): q quantized per call, as the weights' inputs."""
     k_int8, k_scale = past_k
+    return _DynamicInt8MatMul.apply(q, k_int8, k_scale)
+
+
+def _int8_past_sum(p, past_v):
+    """Attention.past_sum over (values_int8, value_scales)."""
     v_int8, v_scale = past_v
-    past = _DynamicInt8MatMul.apply(q, k_int8, k_scale)  # q quantized per call, as the weights' inputs
-    if past_mask is not None:
-        past = past + past_mask
-    att = torch.cat([past, q @ k.transpose(-2, -1)], dim=-1) * (1.0 / math.sqrt(self.head_dim))
-    p = torch.softmax(att.float(), dim=-1).type_as(v)
-    S = v_int8.shape[2] if past_len is None else past_len
-    y = _RowInt8ValueSum.apply(p[..., :S], v_int8, v_scale) + p[..., S:] @ v
-    return self.proj(self._merge_heads(y)), k, v
+    return _RowInt8ValueSum.apply(p, v_int8, v_scale)
 
 
 def int8_kv_copy(model: Transformer) -> Transformer:
-    """int8_copy whose canvas attends to int8 context K/V (quantize_kv) in step_forward."""
+    """int8_copy whose canvas attends to int8 context K/V (quantize_kv) in step_forward; the
+    canvas's own K/V stay float32."""
     q = int8_copy(model)
     for block in q.blocks:
-        block.attn.forward_kv = types.MethodType(_int8_kv_forward_kv, block.attn)
+        block.attn.past_scores, block.attn.past_sum = _int8_past_scores, _int8_past_sum
     return q
 
 
