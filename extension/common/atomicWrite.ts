@@ -33,13 +33,7 @@ export async function syncDir(path: string): Promise<void> {
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fs.open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeFileDurable(tmp, data);
   try {
     await fs.rename(tmp, path);
   } catch (err) {

@@ -9,6 +9,7 @@ import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { runLayout } from '../common/runLayout';
 import packageJson from '../../package.json';
 import { syncDir, writeFileAtomic, writeFileDurable } from '../common/atomicWrite';
+import { processAlive } from '../common/processAlive';
 import { findDuplicates } from './dedupe';
 import { CorpusTokenizer, EncodedDocument, encodeDocument, int32LE, TokenSink, tokenByteLengths } from './encode';
 import { classifyByName, classifyText, decodeSource } from './filter';
@@ -592,17 +593,6 @@ export async function removeDeadWritersTemps(runDir: string): Promise<string[]> 
     removed.push(name);
   }
   return removed;
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // someone else's process: alive
-  }
 }
 
 async function writeRunJson(

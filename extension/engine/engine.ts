@@ -237,8 +237,8 @@ async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> 
     const steps: Array<['int8' | 'float32', 'int8' | 'float32', string]> = [['float32', 'float32', stepPath!]];
     const int8 = (options.stepWeights ?? 'int8') === 'int8';
     if (int8 && int8Path && existsSync(int8Path)) steps.unshift(['int8', 'float32', int8Path]);
-    const kv = options.contextKV ?? 'auto';
-    const int8Kv = kv === 'int8' || (kv === 'auto' && contextKvBytes(meta) >= INT8_KV_MIN_BYTES);
+    const asked = options.contextKV ?? 'auto';
+    const int8Kv = asked === 'int8' || (asked === 'auto' && contextKvBytes(meta) >= INT8_KV_MIN_BYTES);
     if (int8 && meta.objective === 'diffusion' && int8Kv && int8KvPath && existsSync(int8KvPath)) {
       steps.unshift(['int8', 'int8', int8KvPath]);
     }

@@ -206,19 +206,20 @@ async function openSession(path: string, inputs: string[], outputs: string[], op
   return session;
 }
 
-/** The per-layer `${name}_i` outputs of a cached graph as one KV. */
-function kvOf(out: Record<string, OrtTensor>, name: 'keys' | 'values', layers: number, path: string): KV {
-  const arrays: Float32Array[] = [];
-  let dims: readonly number[] = [];
-  for (let i = 0; i < layers; i++) {
-    const t = out[`${name}_${i}`];
-    if (!t || t.dims.length !== 4 || (i > 0 && t.dims.some((n, k) => n !== dims[k]))) {
-      throw new ModelLoadError(`${path} gave ${name}_${i} of shape [${t?.dims.join(', ')}]; expected [batch, heads, len, head_dim] like layer 0's. Export the model again.`);
-    }
-    dims = t.dims;
-    arrays.push(t.data as Float32Array);
+/** The cached graph's output `name`, of rank 4 and, when given, of the shape `want`. */
+function output4(out: Record<string, OrtTensor>, name: string, path: string, want?: readonly number[]): OrtTensor {
+  const t = out[name];
+  if (!t || t.dims.length !== 4 || (want && t.dims.some((n, k) => n !== want[k]))) {
+    throw new ModelLoadError(`${path} gave ${name} of shape [${t?.dims.join(', ')}]; expected [${want?.join(', ') ?? '4 axes'}]. Export the model again.`);
   }
-  return { layers: arrays, dims: dims as KV['dims'] };
+  return t;
+}
+
+/** The per-layer `${name}_i` outputs of a cached graph ([batch, heads, len, head_dim], all alike) as one KV. */
+function kvOf(out: Record<string, OrtTensor>, name: 'keys' | 'values', layers: number, path: string): KV {
+  const dims = output4(out, `${name}_0`, path).dims;
+  const arrays = Array.from({ length: layers }, (_, i) => output4(out, `${name}_${i}`, path, dims).data as Float32Array);
+  return { layers: arrays, dims: [...dims] as KV['dims'] };
 }
 
 /**
@@ -227,26 +228,12 @@ function kvOf(out: Record<string, OrtTensor>, name: 'keys' | 'values', layers: n
  * [batch, heads, len, head_dim] (what the keys_int8 [b, h, head_dim, len] transpose).
  */
 function int8KvOf(out: Record<string, OrtTensor>, layers: number, path: string): { keys: KV; values: KV } {
-  const pick = (name: string, i: number, rank4: (d: readonly number[]) => boolean) => {
-    const t = out[`${name}_${i}`];
-    if (!t || t.dims.length !== 4 || !rank4(t.dims)) {
-      throw new ModelLoadError(`${path} gave ${name}_${i} of shape [${t?.dims.join(', ')}], not what its keys_int8_0 implies. Export the model again.`);
-    }
-    return t;
+  const [b, h, d, t] = output4(out, 'keys_int8_0', path).dims;
+  const per = <T>(name: string, want: number[]) => Array.from({ length: layers }, (_, i) => output4(out, `${name}_${i}`, path, want).data as T);
+  return {
+    keys: { layers: [], dims: [b, h, t, d], int8: { layers: per<Int8Array>('keys_int8', [b, h, d, t]), scales: per<Float32Array>('key_scales', [b, h, 1, t]) } },
+    values: { layers: [], dims: [b, h, t, d], int8: { layers: per<Int8Array>('values_int8', [b, h, t, d]), scales: per<Float32Array>('value_scales', [b, h, 1, t]) } },
   };
-  const k0 = out.keys_int8_0;
-  if (!k0 || k0.dims.length !== 4) throw new ModelLoadError(`${path} gave no keys_int8_0 of rank 4. Export the model again.`);
-  const [b, h, d, t] = k0.dims;
-  const same = (want: number[]) => (dims: readonly number[]) => dims.every((n, k) => n === want[k]);
-  const keys: KV = { layers: [], dims: [b, h, t, d], int8: { layers: [], scales: [] } };
-  const values: KV = { layers: [], dims: [b, h, t, d], int8: { layers: [], scales: [] } };
-  for (let i = 0; i < layers; i++) {
-    keys.int8!.layers.push(pick('keys_int8', i, same([b, h, d, t])).data as Int8Array);
-    keys.int8!.scales.push(pick('key_scales', i, same([b, h, 1, t])).data as Float32Array);
-    values.int8!.layers.push(pick('values_int8', i, same([b, h, t, d])).data as Int8Array);
-    values.int8!.scales.push(pick('value_scales', i, same([b, h, 1, t])).data as Float32Array);
-  }
-  return { keys, values };
 }
 
 /** Output names `${name}_0..` of a cached graph: how many layers it hands over. */

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { LineParser, parseEvents, type GarbageLine, type TrainerEvent, type StartEvent, type EvalEvent, type DoneEvent } from './protocol';
 import { PID_FILE, type PidFileContent } from './launcher';
+import { processAlive } from '../common/processAlive';
 
 export interface MetricsReplay {
   events: TrainerEvent[];
@@ -56,16 +57,6 @@ export interface TrainerLiveness {
    * It is treated as not alive, and is never signalled, but its pid file is kept.
    */
   unverified?: boolean;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export type TrainerCheck = 'ours' | 'other' | 'unknown';
@@ -125,7 +116,7 @@ export async function checkTrainerProcess(pid: number, content: PidFileContent, 
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       return cmd.includes(runArg) ? 'ours' : 'other';
     } catch {
-      return processExists(pid) ? 'unknown' : 'other';
+      return processAlive(pid) ? 'unknown' : 'other';
     }
   }
   const ps = await psStartAndCommand(pid);
@@ -161,7 +152,7 @@ export async function trainerLiveness(runDir: string, platform: NodeJS.Platform 
   }
   if (!content || !Number.isInteger(content.pid) || content.pid <= 0) return { alive: false, reason: 'bad pid file' };
   const pid = content.pid;
-  if (!processExists(pid)) {
+  if (!processAlive(pid)) {
     removeStalePidFile(pidPath, content);
     return { alive: false, pid, content, reason: 'process gone' };
   }

@@ -266,7 +266,7 @@ export class RepoDiffusion implements vscode.Disposable {
 
   async cancel(): Promise<void> {
     const controller = this.controller;
-    if (this.indexing && this.indexAbort) {
+    if (this.indexAbort) {
       // index() sees the abort, removes the run folder and launches nothing.
       this.indexAbort.abort();
       return;
