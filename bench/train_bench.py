@@ -18,6 +18,7 @@ events): 1.0 means none.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -39,8 +40,10 @@ from trainer.model import PRESETS, ModelConfig, Transformer  # noqa: E402
 VOCAB = 8192
 
 
-def plain_loop(preset: str, steps: int, batch: int, seq: int, device: str) -> list:
-    """The bare loop; -> tokens/s of each step (wall)."""
+def plain_loop(preset: str, steps: int, batch: int, seq: int, device: str, bf16: bool = False) -> list:
+    """The bare loop (float32, or bf16 autocast as the trainer uses on GPUs that have it); -> tokens/s
+    of each step (wall)."""
+    autocast = (lambda: torch.autocast(device, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
     torch.manual_seed(0)
     model = Transformer(ModelConfig(**dict(PRESETS[preset], vocab_size=VOCAB, max_seq_len=seq))).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
@@ -53,7 +56,8 @@ def plain_loop(preset: str, steps: int, batch: int, seq: int, device: str) -> li
         t = 1e-3 + (1 - 1e-3) * torch.rand(batch)
         masked = torch.rand(batch, seq) < t[:, None]
         noisy = torch.where(masked, torch.full_like(x, 2), x).to(device)
-        logits = model(noisy)
+        with autocast():
+            logits = model(noisy)
         ce = F.cross_entropy(logits.float().view(-1, VOCAB), x.to(device).view(-1), reduction="none").view(batch, seq)
         loss = ((ce * masked.to(device)).sum(1) / t.to(device)).mean() / seq
         loss.backward()

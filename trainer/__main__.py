@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=float, default=0.1, help="AdamW weight decay on matrices and embeddings")
     t.add_argument("--span-rate", type=rate, default=0.5, help="share of diffusion sequences built as span-infill examples")
     t.add_argument("--fim-rate", type=rate, default=0.5, help="share of autoregressive sequences rearranged PSM")
-    t.add_argument("--compile", action="store_true", help="torch.compile the model where this torch has it")
+    t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the model (default: on CUDA, falling back to eager if it fails)")
     t.add_argument("--no-export", action="store_true", help="do not export model.onnx at the end")
 
     e = sub.add_parser("export", help="export a checkpoint to RUN/model.onnx + model.json")

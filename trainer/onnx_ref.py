@@ -28,10 +28,20 @@ def _slice(x, starts, ends, axes=None, steps=None):
     return x[tuple(idx)]
 
 
+def _np_dtype_of():
+    """ONNX element type -> numpy dtype. onnx >= 1.13 has `helper.tensor_dtype_to_np_dtype`; 1.12
+    (Debian's) only `mapping.TENSOR_TYPE_TO_NP_TYPE`, which onnx 1.23 removed."""
+    from onnx import helper
+    if hasattr(helper, "tensor_dtype_to_np_dtype"):
+        return helper.tensor_dtype_to_np_dtype
+    from onnx.mapping import TENSOR_TYPE_TO_NP_TYPE
+    return TENSOR_TYPE_TO_NP_TYPE.__getitem__
+
+
 def run(model, feeds: dict) -> list:
     """Evaluate `model` (onnx.ModelProto) on feeds {name: array}; returns the outputs in order."""
     from onnx import numpy_helper
-    from onnx.mapping import TENSOR_TYPE_TO_NP_TYPE
+    np_dtype = _np_dtype_of()
     env = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     env.update(feeds)
     for node in model.graph.node:
@@ -105,7 +115,7 @@ def run(model, feeds: dict) -> list:
         elif op == "Transpose":
             out = np.transpose(x[0], a.get("perm"))
         elif op == "Cast":
-            out = x[0].astype(TENSOR_TYPE_TO_NP_TYPE[a["to"]])
+            out = x[0].astype(np_dtype(a["to"]))
         elif op == "ReduceMean":
             out = x[0].mean(axis=tuple(a["axes"]), keepdims=bool(a.get("keepdims", 1))).astype(x[0].dtype)
         elif op in ("ReduceMax", "ReduceSum"):

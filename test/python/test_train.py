@@ -140,9 +140,11 @@ def test_two_process_data_parallel_training_writes_from_rank_zero_only(tmp_path)
 
 def test_data_parallel_ranks_end_a_time_budget_on_the_same_step(tmp_path):
     """Each rank's clock starts on its own; rank 1 starts 1.5 s after rank 0, so deciding alone,
-    rank 0 would stop dozens of steps earlier and leave rank 1 waiting in the gradient all-reduce."""
+    rank 0 would stop dozens of steps earlier and leave rank 1 waiting in the gradient all-reduce.
+    The budget (9 s) counts from rank 0's start, so it must outlast rank 1's start-up: torch 2.11
+    imports in ~3 s on a loaded machine, and 2.4 s once ran out before the first step there."""
     run = make_corpus(tmp_path / "ddp")
-    outs = run_two_ranks(tmp_path, run, [*ARGS[:6], "--minutes", "0.04", "--eval-tasks", "1", "--device", "cpu",
+    outs = run_two_ranks(tmp_path, run, [*ARGS[:6], "--minutes", "0.15", "--eval-tasks", "1", "--device", "cpu",
                                          "--no-export", "--log-every", "1"], stagger_s=1.5, deadline_s=90)
     ev0 = events_of(outs[0][0])
     done = ev0[-1]
@@ -221,3 +223,24 @@ def test_edit_similarity_noise_is_measured_pairwise_on_the_same_tasks():
     # no per-task figures (an older checkpoint's eval), or other tasks: the fixed floor
     assert edit_sim_noise({"infill_edit_sim": 0.1}, ev(old)) == EDIT_SIM_NOISE
     assert edit_sim_noise(ev(new[:8]), ev(old)) == EDIT_SIM_NOISE
+
+
+def test_torch_compile_is_on_by_default_on_cuda_only_and_the_flags_override_it():
+    from types import SimpleNamespace
+    from trainer.__main__ import build_parser
+    from trainer.train import compile_model
+    flags = lambda *a: build_parser().parse_args(["train", "RUN", *a]).compile  # noqa: E731
+    assert (flags(), flags("--compile"), flags("--no-compile")) == (None, True, False)
+    net, cpu, cuda = torch.nn.Linear(4, 4), torch.device("cpu"), SimpleNamespace(type="cuda")
+    assert compile_model(net, None, cpu) is net  # the default on a CPU: eager
+    assert compile_model(net, False, cuda) is net  # --no-compile on a GPU
+    logged = []
+    compiled = compile_model(net, None, cuda, log=logged.append)
+    if hasattr(torch, "compile"):  # torch 2.x: compiled by default, and it computes the same
+        x = torch.randn(3, 4)
+        assert compiled is not net and torch.allclose(compiled(x), net(x))
+        assert logged and "compiles" in logged[0]
+    else:  # torch 1.13 (Debian): nothing to compile with, and nothing asked for: quietly eager
+        assert compiled is net and logged == []
+        compile_model(net, True, cuda, log=logged.append)
+        assert "no torch.compile" in logged[0]
