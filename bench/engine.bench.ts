@@ -32,6 +32,13 @@ function arg(name: string, dflt: string): string {
 }
 const presets = arg('presets', 'tiny,small').split(',');
 const contexts = arg('contexts', '256,512').split(',').map(Number);
+// The random-init models are built with 1024 positions (the largest preset window); an AR prompt
+// adds 3 fim ids to the context and the canvas.
+const MAX_CONTEXT = 1024 - CANVAS - 3;
+if (contexts.some((c) => !Number.isInteger(c) || c < 1 || c > MAX_CONTEXT)) {
+  console.error(`--contexts: integers from 1 to ${MAX_CONTEXT} (the bench models have 1024 positions, with a canvas of ${CANVAS})`);
+  process.exit(2);
+}
 const runsArg = process.argv.includes('--runs') ? Number(arg('runs', '0')) : 0;
 const arRunsArg = Number(arg('ar-runs', '2'));
 const threads = Number(arg('threads', String(defaultThreads())));

@@ -40,6 +40,14 @@ export interface EngineOptions {
   maxCanvas?: number;
   /** Share of the context room given to the prefix (0.7). */
   prefixShare?: number;
+  /**
+   * Most positions fed to the model per request, context and canvas together (default
+   * DEFAULT_MAX_POSITIONS, 512; 0: the model's whole window; never above model.json max_seq_len
+   * nor below 2 x the line canvas). A pass costs about in proportion to it: base trains on 1024
+   * positions and completes in 1.9x less time at 512 (docs/engine.md "Positions"); tiny (256) and
+   * small (512) are served whole either way.
+   */
+  maxPositions?: number;
   /** Completions kept in the LRU (128); 0 turns the cache off, type-through included (benchmarks). */
   cacheSize?: number;
   /**
@@ -149,6 +157,8 @@ export interface ModelInfo {
   params?: number;
   vocabSize: number;
   maxSeqLen: number;
+  /** Positions a request feeds the model: max_seq_len, or fewer (`maxPositions`). */
+  positions: number;
   /** Which sampler path serves: the cached graphs ('fast') or the plain model ('naive'). */
   decoding: 'fast' | 'naive';
   /** Why the export's cached graphs could not be used (the plain model serves instead). */
@@ -200,11 +210,20 @@ class Loaded {
 /** The float32 context K/V size from which contextKV 'auto' reads them in int8 (docs/engine.md "Fast decoding" item 6). */
 export const INT8_KV_MIN_BYTES = 16 * 2 ** 20;
 
-/** Bytes of a full window's float32 K/V (2 x n_layers x d_model x max_seq_len x 4), from model.json's config; 0 if it has none. */
-export function contextKvBytes(meta: ModelMeta): number {
+/** Bytes of a full window's float32 K/V (2 x n_layers x d_model x positions x 4), from model.json's config; 0 if it has none. */
+export function contextKvBytes(meta: ModelMeta, positions = meta.maxSeqLen): number {
   const config = (meta.raw.config ?? {}) as Record<string, unknown>;
   const { n_layers: layers, d_model: width } = config;
-  return typeof layers === 'number' && typeof width === 'number' ? 2 * layers * width * meta.maxSeqLen * 4 : 0;
+  return typeof layers === 'number' && typeof width === 'number' ? 2 * layers * width * positions * 4 : 0;
+}
+
+/** EngineOptions.maxPositions' default: the issue's latency targets are set at 512 positions. */
+export const DEFAULT_MAX_POSITIONS = 512;
+
+/** The positions a request feeds the model: max_seq_len, capped by `maxPositions` (0: no cap; not below two line canvases). */
+export function servedPositions(meta: ModelMeta, maxPositions = DEFAULT_MAX_POSITIONS): number {
+  if (!Number.isFinite(maxPositions) || maxPositions <= 0) return meta.maxSeqLen;
+  return Math.min(meta.maxSeqLen, Math.max(2 * LINE_CANVAS, Math.floor(maxPositions)));
 }
 
 let generations = 0;
@@ -238,7 +257,8 @@ async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> 
     const int8 = (options.stepWeights ?? 'int8') === 'int8';
     if (int8 && int8Path && existsSync(int8Path)) steps.unshift(['int8', 'float32', int8Path]);
     const asked = options.contextKV ?? 'auto';
-    const int8Kv = asked === 'int8' || (asked === 'auto' && contextKvBytes(meta) >= INT8_KV_MIN_BYTES);
+    const int8Kv = asked === 'int8' ||
+      (asked === 'auto' && contextKvBytes(meta, servedPositions(meta, options.maxPositions)) >= INT8_KV_MIN_BYTES);
     if (int8 && meta.objective === 'diffusion' && int8Kv && int8KvPath && existsSync(int8KvPath)) {
       steps.unshift(['int8', 'int8', int8KvPath]);
     }
@@ -281,6 +301,7 @@ export class InfillEngine {
     const { runDir, generation, meta } = this.current;
     return {
       runDir, generation, objective: meta.objective, preset: meta.preset, params: meta.params, vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen,
+      positions: servedPositions(meta, this.options.maxPositions),
       decoding: this.cachedModel(this.current) ? 'fast' : 'naive',
       ...Object.fromEntries(Object.entries(this.current.serving).filter(([, v]) => v !== undefined)),
     };
@@ -382,15 +403,16 @@ export class InfillEngine {
     const lineStop = early.stopAtLine ? (ids: readonly number[]) => endsLine(tokenizer.decode(ids)) : undefined;
     const o = this.options;
     const share = o.prefixShare ?? DEFAULT_PREFIX_SHARE;
-    const cap = Math.max(1, Math.min(o.maxCanvas ?? Math.max(...(meta.canvasLengths ?? [BLOCK_CANVAS])), Math.floor(meta.maxSeqLen / 2)));
+    const window = servedPositions(meta, o.maxPositions);
+    const cap = Math.max(1, Math.min(o.maxCanvas ?? Math.max(...(meta.canvasLengths ?? [BLOCK_CANVAS])), Math.floor(window / 2)));
     // A fixed canvas (evaluation's oracle length) is held to half the window, as in trainer/evaluate.py.
     let L = req.canvasLength !== undefined
-      ? Math.max(1, Math.min(Math.floor(req.canvasLength), Math.floor(meta.maxSeqLen / 2)))
+      ? Math.max(1, Math.min(Math.floor(req.canvasLength), Math.floor(window / 2)))
       : Math.min(req.mode === 'line' ? o.lineCanvas ?? LINE_CANVAS : o.blockCanvas ?? BLOCK_CANVAS, cap);
-    if (L >= meta.maxSeqLen) throw new Error(`A canvas of ${L} tokens does not fit the model's ${meta.maxSeqLen} positions.`);
+    if (L >= window) throw new Error(`A canvas of ${L} tokens does not fit the model's ${window} positions.`);
     if (meta.objective === 'autoregressive') {
       // AR: no canvas to grow; L is the most new tokens, and the prompt has 3 fim tokens.
-      const ctx = gatherContext(tokenizer, req.prefix, req.suffix, meta.maxSeqLen - 3 - L, share);
+      const ctx = gatherContext(tokenizer, req.prefix, req.suffix, window - 3 - L, share);
       const arOptions = { specialIds: meta.specialIds, signal, until: lineStop };
       const cached = this.cachedModel(loaded);
       const r = cached
@@ -416,7 +438,7 @@ export class InfillEngine {
       return lineStop?.(ids) ?? false;
     } : undefined;
     for (;;) {
-      const ctx = gatherContext(tokenizer, req.prefix, req.suffix, meta.maxSeqLen - L, share);
+      const ctx = gatherContext(tokenizer, req.prefix, req.suffix, window - L, share);
       const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery, until };
       const r = cached
         ? await cachedDiffusionInfill(cached, ctx.prefixIds, ctx.suffixIds, L, dOptions)

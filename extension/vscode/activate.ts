@@ -18,7 +18,7 @@ import { TrainingPanel } from './trainingPanel';
 import { pythonExtensionInterpreter } from './python';
 import { statusView } from './status';
 import type { EngineLike, Services } from './services';
-import { DEFAULT_MIN_CONFIDENCE } from '../engine/index';
+import { DEFAULT_MAX_POSITIONS, DEFAULT_MIN_CONFIDENCE } from '../engine/index';
 
 const SECTION = 'repoDiffusion';
 const ACTIVE_RUN_KEY = 'repoDiffusion.activeRun';
@@ -432,7 +432,10 @@ export class RepoDiffusion implements vscode.Disposable {
     try {
       if (this.engine?.swap) await this.engine.swap(runDir);
       else {
-        const engine = await this.services.loadEngine(runDir, { threads: this.config().get<number>('inference.threads', 0) || undefined });
+        const engine = await this.services.loadEngine(runDir, {
+          threads: this.config().get<number>('inference.threads', 0) || undefined,
+          maxPositions: this.config().get<number>('inference.maxPositions', DEFAULT_MAX_POSITIONS),
+        });
         const old = this.engine;
         this.engine = engine;
         await old?.dispose?.();

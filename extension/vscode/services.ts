@@ -25,7 +25,7 @@ export interface EngineLike {
 
 export interface Services {
   indexWorkspace(root: string, runDir: string, options: IndexOptions, hooks: { onProgress?(p: IndexProgress): void; signal?: AbortSignal }): Promise<IndexSummary>;
-  loadEngine(runDir: string, options: { threads?: number }): Promise<EngineLike>;
+  loadEngine(runDir: string, options: { threads?: number; maxPositions?: number }): Promise<EngineLike>;
 }
 
 /** The result's confidence in [0, 1], or undefined when the engine gives none. */

@@ -8,7 +8,7 @@ import type { EngineLike, Services } from './services';
 export const services: Services = {
   indexWorkspace: (root, runDir, options, hooks) => indexWorkspace(root, runDir, options, hooks),
   async loadEngine(runDir, options): Promise<EngineLike> {
-    const engine: EngineLike = await InfillEngine.load(runDir, { threads: options.threads });
+    const engine: EngineLike = await InfillEngine.load(runDir, { threads: options.threads, maxPositions: options.maxPositions });
     return engine;
   },
 };

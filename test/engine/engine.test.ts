@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InfillEngine, UNSURE_AFTER_STEPS, UNSURE_MARGIN, confidenceOf, evaluateTasks, postprocess, shownConfidences, type ReleasableModel } from '../../extension/engine/index';
+import { DEFAULT_MAX_POSITIONS, InfillEngine, servedPositions, UNSURE_AFTER_STEPS, UNSURE_MARGIN, confidenceOf, evaluateTasks, postprocess, shownConfidences, type ReleasableModel } from '../../extension/engine/index';
 import { FakeModel, makeRun, tempDir, testTokenizer, type Rule } from './helpers';
 
 const { tok } = testTokenizer();
@@ -205,4 +205,33 @@ test('evaluateTasks scores exact match and edit similarity per kind, with the or
   const free = await evaluateTasks(engine, tasks);
   assert.equal(free.exact, 0.5);
   await engine.dispose();
+});
+
+test('maxPositions caps what a request feeds the model (context and canvas), never above max_seq_len nor below two line canvases', async () => {
+  const prefix = 'x = a + b\n'.repeat(200);
+  const suffix = 'y = c * d\n'.repeat(200);
+  const seen: number[] = [];
+  const rule: Rule = (ids) => {
+    seen.push(ids.length);
+    return [[0, 12]]; // pad everywhere: a one-step completion
+  };
+  const longest = async (options: { maxPositions?: number }) => {
+    seen.length = 0;
+    const { engine } = await engineWith(rule, 0, { ...options, cacheSize: 0 });
+    await engine.complete({ prefix, suffix });
+    const positions = engine.info.positions;
+    await engine.dispose();
+    return [Math.max(...seen), positions];
+  };
+  assert.deepEqual(await longest({}), [256, 256], 'the whole window by default (makeRun: max_seq_len 256)');
+  const [fed, positions] = await longest({ maxPositions: 100 });
+  assert.equal(positions, 100);
+  assert.ok(fed <= 100 && fed > 80, `fed ${fed} positions`); // cut at line ends: close to the cap, never over
+  assert.deepEqual(await longest({ maxPositions: 4096 }), [256, 256], 'never more than the model trained on');
+  assert.equal((await longest({ maxPositions: 5 }))[1], 32, 'room for a line canvas and some context');
+  assert.deepEqual(await longest({ maxPositions: 0 }), [256, 256], '0: the model\'s own window (the setting\'s "off")');
+  // a model trained on 1024 positions (base, large) is served 512 unless told otherwise
+  const base = { maxSeqLen: 1024 } as Parameters<typeof servedPositions>[0];
+  assert.equal(DEFAULT_MAX_POSITIONS, 512);
+  assert.deepEqual([servedPositions(base), servedPositions(base, 0), servedPositions(base, 768)], [512, 1024, 768]);
 });

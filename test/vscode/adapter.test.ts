@@ -15,7 +15,7 @@ import { launchTrainer, type LaunchOptions, type TrainerProcess } from '../../ex
 import type { CompletionRequest, EngineLike, Services } from '../../extension/vscode/services';
 import { contentSecurityPolicy } from '../../extension/vscode/webviewHtml';
 import { tokenToSignal } from '../../extension/vscode/cancellation';
-import { DEFAULT_MIN_CONFIDENCE } from '../../extension/engine/index';
+import { DEFAULT_MAX_POSITIONS, DEFAULT_MIN_CONFIDENCE } from '../../extension/engine/index';
 
 const REPO = join(__dirname, '..', '..');
 const FIXTURES = join(__dirname, '..', 'training', 'fixtures');
@@ -28,6 +28,7 @@ process.env.PYTHONDONTWRITEBYTECODE = '1';
 interface Calls {
   index: Array<{ root: string; runDir: string }>;
   load: string[];
+  loadOptions?: Array<{ threads?: number; maxPositions?: number }>;
   complete: Array<{ request: CompletionRequest; signal: AbortSignal }>;
 }
 
@@ -72,8 +73,9 @@ function setup(opts: { trusted?: boolean; engine?: EngineLike; launchMode?: stri
         vocabSize: 8192, corpusSha256: 'x', scrubbed: {}, duplicates: { exact: 1, near: 1 }, skipped: {}, notes: ['tiny corpus'], timings: {},
       };
     },
-    async loadEngine(runDir) {
+    async loadEngine(runDir, options) {
       calls.load.push(runDir);
+      (calls.loadOptions ??= []).push(options);
       return opts.engine ?? fakeEngine(calls);
     },
   };
@@ -249,6 +251,17 @@ test('the manifest default of suggestions.minConfidence is the one the adapter f
   const setting = manifest.contributes.configuration.properties['repoDiffusion.suggestions.minConfidence'];
   assert.equal(setting.default, 0.6);
   assert.equal(DEFAULT_MIN_CONFIDENCE, 0.6); // the adapter's fallback and the engine's bench default
+});
+
+test('inference.maxPositions reaches the engine: the manifest default (512) unless set, 0 for the whole window', async () => {
+  const manifest = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
+  assert.equal(manifest.contributes.configuration.properties['repoDiffusion.inference.maxPositions'].default, DEFAULT_MAX_POSITIONS);
+  const { ext, calls } = setup();
+  await ext.activateModel(FIXTURE_RUN);
+  fake.config.set('repoDiffusion.inference.maxPositions', 0);
+  await ext.activateModel(FIXTURE_RUN); // the fake engine cannot swap: loaded anew, with the setting of now
+  assert.deepEqual(calls.loadOptions?.map((o) => o.maxPositions), [DEFAULT_MAX_POSITIONS, 0]);
+  ext.dispose();
 });
 
 test('a language in disabledLanguages gets no suggestions', async () => {

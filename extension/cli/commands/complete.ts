@@ -21,7 +21,7 @@ export function splitAtCursor(text: string, line: number, column: number): { pre
 export async function runComplete(argv: string[]): Promise<void> {
   const { values, positionals } = parse(
     argv,
-    { file: { type: 'string' }, line: { type: 'string' }, column: { type: 'string' }, json: { type: 'boolean' } },
+    { file: { type: 'string' }, line: { type: 'string' }, column: { type: 'string' }, 'max-positions': { type: 'string' }, json: { type: 'boolean' } },
     1,
   );
   const runDir = resolve(requireRun(positionals));
@@ -36,7 +36,7 @@ export async function runComplete(argv: string[]): Promise<void> {
     throw new Error(`cannot read ${values.file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const { prefix, suffix } = splitAtCursor(text, line, column);
-  const engine = await InfillEngine.load(runDir);
+  const engine = await InfillEngine.load(runDir, { maxPositions: intOption(values['max-positions'], 'max-positions', 0) });
   try {
     const result = await engine.complete({ prefix, suffix });
     if (values.json) process.stdout.write(JSON.stringify(result) + '\n');

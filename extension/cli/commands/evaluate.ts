@@ -16,6 +16,7 @@ export async function runEval(argv: string[]): Promise<void> {
       limit: { type: 'string' },
       show: { type: 'string' },
       'oracle-length': { type: 'boolean' },
+      'max-positions': { type: 'string' },
       json: { type: 'boolean' },
     },
     1,
@@ -24,7 +25,7 @@ export async function runEval(argv: string[]): Promise<void> {
   const tasksPath = values.tasks ? resolve(values.tasks) : runLayout(runDir).evalTasks;
   const tasks = await readTasks(tasksPath);
   const show = intOption(values.show, 'show') ?? 3;
-  const engine = await InfillEngine.load(runDir);
+  const engine = await InfillEngine.load(runDir, { maxPositions: intOption(values['max-positions'], 'max-positions', 0) });
   const bar = new ProgressBar();
   const abort = abortOnSignals();
   try {
