@@ -62,10 +62,9 @@ class Stages:
         try:
             r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=limit, env=env)
             rc, stdout, stderr = r.returncode, r.stdout, r.stderr
-        except subprocess.TimeoutExpired as e:
+        except subprocess.TimeoutExpired as e:  # its output comes as bytes even with text=True
             rc = "timeout"
-            stdout = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-            stderr = (e.stderr or b"").decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+            stdout, stderr = (x.decode(errors="replace") if isinstance(x, bytes) else x or "" for x in (e.stdout, e.stderr))
         secs = time.time() - t0
         self._write(name, cmd, rc, secs, stdout, stderr)
         return rc, stdout, stderr, secs
@@ -109,10 +108,13 @@ def train_summary(events: list, skip_steps: int) -> dict:
     done = next((e for e in events if e["type"] == "done"), {})
     errors = [e for e in events if e["type"] == "error"]
     return {
-        "device": start.get("device"), "params": start.get("params"), "batch": start.get("batch_size"),
+        "device": start.get("device"), "preset": start.get("preset"), "params": start.get("params"),
+        "batch": start.get("batch_size"),
         "seq_len": start.get("seq_len"), "world_size": start.get("world_size"),
         "resumed_from_step": start.get("resumed_from_step"),
         "tokens_per_s_median": round(statistics.median(rates)) if rates else None,
+        # seconds from start to the first step: the compile, for a compiled run
+        "first_step_s": round(steps[0]["time"] - start["time"], 1) if steps and start else None,
         "first_loss": steps[0]["loss"] if steps else None, "last_loss": steps[-1]["loss"] if steps else None,
         "evals": [{k: e.get(k) for k in ("step", "val_loss", "infill_exact", "infill_edit_sim",
                                           "infill_exact_engine_length")} for e in evals],
@@ -215,7 +217,6 @@ def main():
     st = Stages(args.out, args.budget)
     py, res, q = sys.executable, st.results, args.quick
     preset = "nano" if q else "small"
-    dev = ["--device", args.device]
     cpu_env = dict(os.environ, CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="2")
 
     # env
@@ -244,110 +245,99 @@ def main():
 
     # diffusion, as the editor runs it (torch.compile by default on CUDA)
     if "diffusion" in want:
-        diffusion_stage(st, args, py, preset, dev, cpu_env, "export" in want)
+        diffusion_stage(st, args, preset, cpu_env, "export" in want)
     if "ddp" in want:
-        ddp_stage(st, args, py, dev)
+        ddp_stage(st, args)
     if "auto" in want:
-        auto_stage(st, args, py, dev)
+        auto_stage(st, args)
     if "ar" in want:
-        ar_stage(st, args, py, preset, dev)
+        ar_stage(st, args, preset)
     if "compile" in want:
-        compile_stage(st, args, py, dev)
+        compile_stage(st, args)
     finish(st, args)
 
 
-def diffusion_stage(st, args, py, preset, dev, cpu_env, export):
-    q, res = args.quick, st.results
+def train_stage(st, args, name: str, run: str, train_args: list, limit: float, skip_steps: int,
+                reserve: float = 0.0, torchrun: bool = False) -> dict:
+    """`python -m trainer train RUN` (through `torchrun` with one rank if asked) -> its summary."""
+    launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1"] if torchrun else []
+    cmd = [sys.executable, *launcher, "-m", "trainer", "train", run, "--device", args.device, *train_args]
+    rc, out, err, secs = st.run(name, cmd, limit, reserve=reserve)
+    print(f"{name}: rc={rc} {secs:.0f}s", flush=True)
+    return dict(train_summary(events_of(out), skip_steps), rc=rc, wall_s=round(secs, 1), stderr_tail=err[-600:])
+
+
+def graphs_of(run: str):
+    path = os.path.join(run, "model.json")
+    return sorted(json.load(open(path)).get("graphs", {})) if os.path.exists(path) else None
+
+
+def diffusion_stage(st, args, preset, cpu_env, export):
+    q = args.quick
     run = make_run(args.corpus)
     steps = 40 if q else 300
-    rc, out, err, secs = st.run("diffusion", [py, "-m", "trainer", "train", run, "--preset", preset, *dev,
-                                              "--max-steps", str(steps), "--eval-every", str(steps // 2),
-                                              "--eval-tasks", "8" if q else "32", "--log-every", "10"], 240)
-    res["diffusion"] = dict(train_summary(events_of(out), 20), rc=rc, wall_s=round(secs, 1), stderr_tail=err[-600:])
-    print(f"diffusion: rc={rc} {secs:.0f}s", flush=True)
-
+    st.results["diffusion"] = train_stage(st, args, "diffusion", run, [
+        "--preset", preset, "--max-steps", str(steps), "--eval-every", str(steps // 2),
+        "--eval-tasks", "8" if q else "32", "--log-every", "10"], 240, 20)
     # export, CPU only, beside the next stages
     if export and os.path.exists(os.path.join(run, "checkpoints", "best.pt")):
         exp = tempfile.mkdtemp(prefix="gpu-check-export-")
         shutil.copytree(os.path.join(run, "checkpoints"), os.path.join(exp, "checkpoints"))
         shutil.copytree(os.path.join(run, "corpus"), os.path.join(exp, "corpus"))
         st.start("export", ["sh", "-c", 'set -e; "$0" -m trainer export "$1" --verify; '
-                            '"$0" "$2" --corpus x --out x --ort-parity-child "$1"', py, exp, __file__], env=cpu_env)
+                            '"$0" "$2" --corpus x --out x --ort-parity-child "$1"', sys.executable, exp, __file__],
+                 env=cpu_env)
     if os.path.exists(os.path.join(run, "metrics.jsonl")):
         shutil.copy(os.path.join(run, "metrics.jsonl"), os.path.join(args.out, "metrics-diffusion.jsonl"))
 
 
-
-def ddp_stage(st, args, py, dev):
+def ddp_stage(st, args):
     """One rank through torchrun (NCCL, the DDP wrapper), then a resume."""
-    q, res = args.quick, st.results
-    run2 = make_run(args.corpus)
-    tr = [py, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1", "-m", "trainer", "train",
-          run2, "--preset", "nano" if q else "tiny", *dev, "--eval-tasks", "0", "--no-export", "--log-every", "5"]
-    rc1, out1, _, s1 = st.run("ddp", tr + ["--max-steps", "30"], 90)
-    rc2, out2, _, s2 = st.run("ddp-resume", tr + ["--max-steps", "60", "--resume"], 90)
-    res["ddp"] = {"first": dict(train_summary(events_of(out1), 0), rc=rc1, wall_s=round(s1, 1)),
-                  "resumed": dict(train_summary(events_of(out2), 30), rc=rc2, wall_s=round(s2, 1))}
-    print(f"ddp: rc={rc1},{rc2}", flush=True)
+    run = make_run(args.corpus)
+    common = ["--preset", "nano" if args.quick else "tiny", "--eval-tasks", "0", "--no-export", "--log-every", "5"]
+    st.results["ddp"] = {
+        "first": train_stage(st, args, "ddp", run, common + ["--max-steps", "30"], 90, 0, torchrun=True),
+        "resumed": train_stage(st, args, "ddp-resume", run, common + ["--max-steps", "60", "--resume"], 90, 30,
+                               torchrun=True),
+    }
 
 
-
-def auto_stage(st, args, py, dev):
+def auto_stage(st, args):
     """The preset a GPU user gets by default (base on a large GPU with this corpus), with export."""
-    q, res = args.quick, st.results
-    run5 = make_run(args.corpus)
-    rc, out, err, secs = st.run("auto", [py, "-m", "trainer", "train", run5, "--preset", "nano" if q else "auto", *dev,
-                                         "--max-steps", "20" if q else "80", "--eval-every", "80",
-                                         "--eval-tasks", "8", "--log-every", "5"], 150, reserve=90)
-    res["auto"] = dict(train_summary(events_of(out), 10), rc=rc, wall_s=round(secs, 1), stderr_tail=err[-600:],
-                       preset=next((e.get("preset") for e in events_of(out) if e["type"] == "start"), None),
-                       onnx_mb=round(os.path.getsize(os.path.join(run5, "model.onnx")) / 2 ** 20)
-                       if os.path.exists(os.path.join(run5, "model.onnx")) else None)
-    print(f"auto: rc={rc} {secs:.0f}s", flush=True)
+    q = args.quick
+    run = make_run(args.corpus)
+    r = train_stage(st, args, "auto", run, ["--preset", "nano" if q else "auto", "--max-steps", "20" if q else "80",
+                                            "--eval-every", "80", "--eval-tasks", "8", "--log-every", "5"],
+                    150, 10, reserve=90)
+    onnx = os.path.join(run, "model.onnx")
+    st.results["auto"] = dict(r, onnx_mb=round(os.path.getsize(onnx) / 2 ** 20) if os.path.exists(onnx) else None)
 
 
-
-def ar_stage(st, args, py, preset, dev):
-    q, res = args.quick, st.results
-    run3 = make_run(args.corpus)
-    rc, out, err, secs = st.run("ar", [py, "-m", "trainer", "train", run3, "--objective", "autoregressive",
-                                       "--preset", preset, *dev, "--max-steps", "20" if q else "120",
-                                       "--eval-every", "60", "--eval-tasks", "8" if q else "16", "--log-every", "10"], 180, reserve=60)
-    res["ar"] = dict(train_summary(events_of(out), 20), rc=rc, wall_s=round(secs, 1), stderr_tail=err[-600:],
-                     graphs=sorted(json.load(open(os.path.join(run3, "model.json"))).get("graphs", {}))
-                     if os.path.exists(os.path.join(run3, "model.json")) else None)
-    print(f"ar: rc={rc} {secs:.0f}s", flush=True)
+def ar_stage(st, args, preset):
+    q = args.quick
+    run = make_run(args.corpus)
+    r = train_stage(st, args, "ar", run, ["--objective", "autoregressive", "--preset", preset,
+                                          "--max-steps", "20" if q else "120", "--eval-every", "60",
+                                          "--eval-tasks", "8" if q else "16", "--log-every", "10"], 180, 20, reserve=60)
+    st.results["ar"] = dict(r, graphs=graphs_of(run))
 
 
-
-def compile_stage(st, args, py, dev):
+def compile_stage(st, args):
     """torch.compile against eager, the same flags otherwise, small and base (--preset auto's pick on
     a large GPU): tokens/s medians after the first 25 steps (the compile happens in step 1)."""
-    q, res = args.quick, st.results
-    res["compile"] = {}
-    for preset, steps in ([("nano", 40)] if q else [("small", 300), ("base", 150)]):
+    st.results["compile"] = {}
+    for preset, steps in ([("nano", 40)] if args.quick else [("small", 300), ("base", 150)]):
         row = {}
         for flag in ("--compile", "--no-compile"):
-            run = make_run(args.corpus)
-            rc, out, err, secs = st.run(f"{preset}{flag}", [py, "-m", "trainer", "train", run, "--preset", preset, *dev,
-                                                           "--max-steps", str(steps), "--eval-tasks", "0", "--no-export",
-                                                           "--eval-every", "100000", "--log-every", "25", flag],
-                                        150, reserve=10)
-            r = train_summary(events_of(out), 25)
-            row[flag[2:]] = {"rc": rc, "wall_s": round(secs, 1), "tokens_per_s": r["tokens_per_s_median"],
-                             "first_step_s": first_step_s(out), "errors": r["errors"]}
+            r = train_stage(st, args, f"{preset}{flag}", make_run(args.corpus), [
+                "--preset", preset, "--max-steps", str(steps), "--eval-tasks", "0", "--no-export",
+                "--eval-every", "100000", "--log-every", "25", flag], 150, 25, reserve=10)
+            row[flag[2:]] = {k: r[k] for k in ("rc", "wall_s", "first_step_s", "errors")}
+            row[flag[2:]]["tokens_per_s"] = r["tokens_per_s_median"]
         a, b = row["compile"]["tokens_per_s"], row["no-compile"]["tokens_per_s"]
         row["compiled_over_eager"] = round(a / b, 2) if a and b else None
-        res["compile"][preset] = row
+        st.results["compile"][preset] = row
         print(f"compile {preset}: {json.dumps(row)}", flush=True)
-
-
-def first_step_s(stdout: str):
-    """Seconds from the start event to the first step event (the compile, for a compiled run)."""
-    ev = events_of(stdout)
-    start = next((e["time"] for e in ev if e["type"] == "start"), None)
-    step = next((e["time"] for e in ev if e["type"] == "step"), None)
-    return round(step - start, 1) if start and step else None
 
 
 def finish(st, args):
