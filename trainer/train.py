@@ -64,12 +64,7 @@ class Dist:
 
     def any(self, flag: bool) -> bool:
         """True on every rank if it is true on some rank (for stop flags)."""
-        if not self.enabled:
-            return flag
-        import torch.distributed as td
-        t = torch.tensor([1.0 if flag else 0.0], device=self._dev)
-        td.all_reduce(t)
-        return bool(t.item() > 0)
+        return self.agree_max(1.0 if flag else 0.0)[0] > 0
 
     def agree_max(self, *values: float) -> list:
         """Each value's maximum over the ranks, the same list on every rank (float64: elapsed
@@ -124,8 +119,9 @@ def autocast_for(device) -> callable:
 def compile_model(net, requested: bool | None, device, log=log):
     """torch.compile where it pays: asked for (--compile), or by default on CUDA, where it measured
     1.87x (small) and 2.05x (base) the tokens/s of eager bf16 on an H200 (docs/trainer.md "GPU
-    check") for 18-22 s of compiling at the first step. By default a model that fails to compile (no Triton, no C
-    compiler) runs eagerly (dynamo's suppress_errors); --compile lets the failure surface."""
+    check") for 18-22 s of compiling at the first step. By default a model that fails to compile
+    (no Triton, no C compiler) runs eagerly (dynamo's suppress_errors); --compile lets the failure
+    surface."""
     wanted = requested if requested is not None else device.type == "cuda"
     if not wanted:
         return net
@@ -420,8 +416,7 @@ def _train(args, cancel: Cancel) -> int:
         weights_ok = bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all())
         with torch.no_grad(), autocast():
             outputs_ok = weights_ok and bool(torch.isfinite(raw_model(probe).float()).all())
-        (bad,) = dist.agree_max(0.0 if loss_ok and outputs_ok else 1.0)
-        if bad:
+        if dist.any(not (loss_ok and outputs_ok)):
             if not loss_ok:
                 raise nonfinite_error(f"the loss became {float(loss_acc) / max(1, loss_n)}")
             raise nonfinite_error("the weights or optimizer moments became NaN/inf" if not weights_ok else
