@@ -40,8 +40,8 @@ class _Context(nn.Module):
     def forward(self, input_ids, positions, forbid):
         from .quantize import quantize_kv
         logits, keys, values = self.m.context_forward(input_ids, positions)
-        q = [quantize_kv(k, v) for k, v in zip(keys, values)]  # per layer: k_int8, k_scale, v_int8, v_scale
-        return (logits, *keys, *values) + pick_in_graph(logits, forbid) + tuple(t[j] for j in range(4) for t in q)
+        int8 = int8_kv_flat([quantize_kv(k, v) for k, v in zip(keys, values)])
+        return (logits, *keys, *values) + pick_in_graph(logits, forbid) + int8
 
 
 class _Step(nn.Module):
@@ -137,8 +137,7 @@ def step_int8_kv_graph_bytes(model: Transformer) -> bytes:
     cfg = model.cfg
     H, D = cfg.n_heads, cfg.d_model // cfg.n_heads
     args, names, axes, t = _step_example(cfg)
-    q = [quantize_kv(torch.randn(2, H, t, D), torch.randn(2, H, t, D)) for _ in range(cfg.n_layers)]
-    kv = tuple(x[j] for j in range(4) for x in q)
+    kv = int8_kv_flat([quantize_kv(torch.randn(2, H, t, D), torch.randn(2, H, t, D)) for _ in range(cfg.n_layers)])
     per_layer = int8_kv_names("ctx_", cfg.n_layers)
     return trace_onnx(_StepInt8KV(model), args + kv, names + per_layer, ["logits", "pred", "conf"],
                       {**axes, **int8_kv_axes(per_layer, "ctx")})
@@ -149,6 +148,11 @@ def int8_kv_names(prefix: str, n_layers: int) -> list:
     {prefix}keys_int8_0.., {prefix}key_scales_0.., {prefix}values_int8_0.., {prefix}value_scales_0..."""
     return [f"{prefix}{kind}_{i}" for kind in ("keys_int8", "key_scales", "values_int8", "value_scales")
             for i in range(n_layers)]
+
+
+def int8_kv_flat(per_layer: list) -> tuple:
+    """quantize_kv's four tensors of each layer, in int8_kv_names's order."""
+    return tuple(t[j] for j in range(4) for t in per_layer)
 
 
 def int8_kv_axes(names: list, length: str) -> dict:

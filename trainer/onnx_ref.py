@@ -5,6 +5,8 @@ tests and by `python -m trainer export RUN --verify`. Not a general ONNX runtime
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -61,10 +63,8 @@ def run(model, feeds: dict) -> list:
                 out = f[op](x[0], x[1])
             if op == "Pow":
                 out = out.astype(x[0].dtype)
-        elif op in ("Max", "Min"):
-            out = (np.maximum if op == "Max" else np.minimum)(x[0], x[1])
-            for more in x[2:]:
-                out = (np.maximum if op == "Max" else np.minimum)(out, more)
+        elif op in ("Max", "Min"):  # variadic
+            out = functools.reduce(np.maximum if op == "Max" else np.minimum, x)
         elif op == "Clip":
             lo = x[1] if len(x) > 1 and x[1] is not None and x[1].size else None
             hi = x[2] if len(x) > 2 and x[2] is not None and x[2].size else None
