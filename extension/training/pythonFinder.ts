@@ -6,7 +6,7 @@
 // Order (platform notes: `python3` on PATH may be a pyenv shim that cannot see Debian's packages,
 // so never assume, ask): explicit path, extra candidates, python3, python, /usr/bin/python3.
 // An explicit path that fails is an error on its own: the user asked for that one.
-import { spawn } from 'node:child_process';
+import { runProcess } from '../common/runProcess';
 
 /** What `python -m trainer doctor` prints (one JSON object). Unknown fields are kept. */
 export interface DoctorReport {
@@ -119,44 +119,6 @@ export function describeDevice(d: DoctorReport): string {
   return 'cpu only';
 }
 
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  spawnError?: Error;
-  timedOut: boolean;
-}
-
-function run(exe: string, args: string[], cwd: string, timeoutMs: number, env?: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<RunResult> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    let child;
-    try {
-      child = spawn(exe, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-    } catch (err) {
-      resolve({ code: null, stdout, stderr, spawnError: err as Error, timedOut });
-      return;
-    }
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    const onAbort = () => child.kill('SIGKILL');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    let spawnError: Error | undefined;
-    child.on('error', (err) => (spawnError = err));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve({ code, stdout, stderr, spawnError, timedOut });
-    });
-  });
-}
-
 /**
  * The JSON document in a doctor's stdout. It is printed indented (several lines) and may follow
  * other output, so try each line that opens an object, from the first, up to the end.
@@ -183,7 +145,7 @@ function tail(text: string, n = 300): string {
 
 /** Runs the doctor with one interpreter. Never throws: problems become `reason`. */
 export async function probePython(python: string, source: CandidateSource, options: FindPythonOptions): Promise<PythonCandidateResult> {
-  const r = await run(python, ['-m', 'trainer', 'doctor'], options.trainerRoot, options.timeoutMs ?? 60_000, options.env, options.signal);
+  const r = await runProcess(python, ['-m', 'trainer', 'doctor'], options.trainerRoot, options.timeoutMs ?? 60_000, options.env, options.signal);
   if (r.spawnError) {
     const code = (r.spawnError as NodeJS.ErrnoException).code;
     return { python, source, ok: false, reason: code === 'ENOENT' ? 'not found' : `cannot start: ${r.spawnError.message}` };
@@ -240,7 +202,7 @@ export async function findPython(options: FindPythonOptions): Promise<FoundPytho
  */
 export async function findVenvCapablePython(candidates: string[], cwd: string, timeoutMs = 15_000): Promise<string | undefined> {
   for (const python of new Set(candidates)) {
-    const r = await run(python, ['-c', 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 9) else 1)'], cwd, timeoutMs);
+    const r = await runProcess(python, ['-c', 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 9) else 1)'], cwd, timeoutMs);
     if (!r.spawnError && !r.timedOut && r.code === 0) return python;
   }
   return undefined;

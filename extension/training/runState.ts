@@ -4,11 +4,11 @@
 // a storage folder. Reads only, except that it deletes a pid file whose process is gone or proven to
 // be another program; knows nothing of editors or processes it did not find on disk.
 import { promises as fs, existsSync, readFileSync, rmSync, statSync, openSync, readSync, closeSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { LineParser, parseEvents, type GarbageLine, type TrainerEvent, type StartEvent, type EvalEvent, type DoneEvent } from './protocol';
 import { PID_FILE, type PidFileContent } from './launcher';
 import { processAlive } from '../common/processAlive';
+import { runProcess } from '../common/runProcess';
 
 export interface MetricsReplay {
   events: TrainerEvent[];
@@ -69,32 +69,17 @@ const START_AFTER_MS = 2_000;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** `ps -o lstart -o command` for one pid, with TZ=UTC and the C locale so the date parses the same everywhere. */
-function psStartAndCommand(pid: number): Promise<{ start: number; command: string } | 'gone' | undefined> {
-  return new Promise((resolve) => {
-    let out = '';
-    let child;
-    try {
-      child = spawn('ps', ['-ww', '-o', 'lstart=', '-o', 'command=', '-p', String(pid)], {
-        env: { ...process.env, LC_ALL: 'C', LANG: 'C', TZ: 'UTC' },
-        stdio: ['ignore', 'pipe', 'ignore'],
-        timeout: 5_000,
-        windowsHide: true,
-      });
-    } catch {
-      resolve(undefined);
-      return;
-    }
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.on('error', () => resolve(undefined));
-    child.on('close', (code) => {
-      // ps exits 1 with no output when the pid does not exist.
-      if (!out.trim()) return resolve(code === 1 ? 'gone' : undefined);
-      const m = /^\s*\w{3}\s+(\w{3})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})\s+(\d{4})\s+(.*)$/s.exec(out.trim());
-      const month = m ? MONTHS.indexOf(m[1]) : -1;
-      if (!m || month < 0) return resolve(undefined);
-      resolve({ start: Date.UTC(+m[6], month, +m[2], +m[3], +m[4], +m[5]), command: m[7] });
-    });
-  });
+async function psStartAndCommand(pid: number): Promise<{ start: number; command: string } | 'gone' | undefined> {
+  const r = await runProcess('ps', ['-ww', '-o', 'lstart=', '-o', 'command=', '-p', String(pid)], undefined, 5_000,
+    { ...process.env, LC_ALL: 'C', LANG: 'C', TZ: 'UTC' });
+  if (r.spawnError || r.timedOut) return undefined;
+  const out = r.stdout.trim();
+  // ps exits 1 with no output when the pid does not exist.
+  if (!out) return r.code === 1 ? 'gone' : undefined;
+  const m = /^\s*\w{3}\s+(\w{3})\s+(\d{1,2})\s+(\d{2}):(\d{2}):(\d{2})\s+(\d{4})\s+(.*)$/s.exec(out);
+  const month = m ? MONTHS.indexOf(m[1]) : -1;
+  if (!m || month < 0) return undefined;
+  return { start: Date.UTC(+m[6], month, +m[2], +m[3], +m[4], +m[5]), command: m[7] };
 }
 
 /**
