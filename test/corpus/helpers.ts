@@ -12,6 +12,11 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `rd-corpus-${prefix}-`));
 }
 
+/** A scan's skipped entries as path -> reason. */
+export function skipReasons(skipped: readonly { path: string; reason?: string }[]): Map<string, string | undefined> {
+  return new Map(skipped.map((s) => [s.path, s.reason]));
+}
+
 export function write(root: string, rel: string, content: string | Uint8Array): void {
   const path = join(root, rel);
   mkdirSync(dirname(path), { recursive: true });

@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { runFolderGlobs } from '../../extension/corpus/build';
 import { MAX_IGNORE_FILE_BYTES, nodeFs, scanWorkspace, ScanFs } from '../../extension/corpus/scan';
-import { symlinkSafe, tempDir, write } from './helpers';
+import { skipReasons, symlinkSafe, tempDir, write } from './helpers';
 
 function gitignoreMaze(): string {
   const root = tempDir('maze');
@@ -42,7 +42,7 @@ test('the .gitignore maze: nested files, negation, anchoring, dir-only, **, clas
   const root = gitignoreMaze();
   const { candidates, skipped } = await scanWorkspace(root);
   const kept = candidates.map((c) => c.path).sort();
-  const reason = new Map(skipped.map((s) => [s.path, s.reason]));
+  const reason = skipReasons(skipped);
   assert.deepEqual(kept, [
     '.gitignore',
     'docs/guide/final.md',
@@ -66,7 +66,7 @@ test('include and exclude globs narrow the scan', async () => {
   const root = gitignoreMaze();
   const { candidates, skipped } = await scanWorkspace(root, { include: ['*.c', '*.md'], exclude: ['sub/'] });
   assert.deepEqual(candidates.map((c) => c.path).sort(), ['docs/guide/final.md', 'main.c']);
-  const reason = new Map(skipped.map((s) => [s.path, s.reason]));
+  const reason = skipReasons(skipped);
   assert.equal(reason.get('sub/'), 'excluded');
   assert.equal(reason.get('important.log'), 'not-included');
 });
@@ -87,7 +87,7 @@ test('symbolic links are never followed: loops, links out of the tree and dangli
   if (made.some((m) => !m)) return t.skip('this filesystem does not allow symbolic links');
   const { candidates, skipped } = await scanWorkspace(root);
   assert.deepEqual(candidates.map((c) => c.path), ['src/a.py']);
-  const reason = new Map(skipped.map((s) => [s.path, s.reason]));
+  const reason = skipReasons(skipped);
   assert.equal(reason.get('src/loop'), 'symlink-loop');
   assert.equal(reason.get('escape'), 'symlink-outside');
   assert.equal(reason.get('escape.py'), 'symlink-outside');
@@ -206,7 +206,7 @@ test('a symlinked .gitignore is not followed (as git >= 2.32), and a FIFO named 
   const { candidates, skipped } = await Promise.race([scanWorkspace(root), hung]).finally(() => clearTimeout(timer));
   // The symlinked rules are not applied; the link itself is reported like any other.
   assert.deepEqual(candidates.map((c) => c.path).sort(), ['fifo-target/c.py', 'linked/a.py', 'piped/b.py', 'rules.txt']);
-  const reason = new Map(skipped.map((s) => [s.path, s.reason]));
+  const reason = skipReasons(skipped);
   assert.equal(reason.get('linked/.gitignore'), 'symlink');
   assert.equal(reason.get('fifo-target/.gitignore'), 'symlink');
   assert.equal(reason.get('piped/.gitignore'), 'special-file');
