@@ -223,12 +223,13 @@ async function main() {
       writeRun(run, tokJson, sha, tok.vocabSize, context, preset, model, 'diffusion', configs[preset]);
       writeRun(arRun, tokJson, sha, tok.vocabSize, context, preset, arModel, 'autoregressive', configs[preset]);
       // maxPositions 0: the whole window (context + canvas), the length the forward pass is timed at
-      const naive = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, maxPositions: 0, decoding: 'naive' });
-      const fast = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, maxPositions: 0 });
+      const measured = { threads, cacheSize: 0, maxCanvas: CANVAS, maxPositions: 0 };
+      const naive = await InfillEngine.load(run, { ...measured, decoding: 'naive' });
+      const fast = await InfillEngine.load(run, measured);
       // the same int8 steps with the other context K/V than the default chose for this window
       const otherKv = fast.info.contextKV === 'int8' ? 'float32' : 'int8';
-      const fastKvOther = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, maxPositions: 0, contextKV: otherKv });
-      const fast32 = await InfillEngine.load(run, { threads, cacheSize: 0, maxCanvas: CANVAS, maxPositions: 0, stepWeights: 'float32' });
+      const fastKvOther = await InfillEngine.load(run, { ...measured, contextKV: otherKv });
+      const fast32 = await InfillEngine.load(run, { ...measured, stepWeights: 'float32' });
       if (fast.info.stepWeights !== 'int8' || fastKvOther.info.contextKV !== otherKv || fastKvOther.info.stepWeights !== 'int8' || fast32.info.stepWeights !== 'float32') {
         throw new Error(`the fast engines did not load the cached graphs: ${JSON.stringify([fast.info, fastKvOther.info, fast32.info])}`);
       }
@@ -262,8 +263,8 @@ async function main() {
       await fastKvOther.dispose();
       await fast32.dispose();
       // AR: 16 new tokens (a random model never stops), full recompute vs the KV cache.
-      const arNaive = await InfillEngine.load(arRun, { threads, cacheSize: 0, maxCanvas: CANVAS, maxPositions: 0, decoding: 'naive' });
-      const arFast = await InfillEngine.load(arRun, { threads, cacheSize: 0, maxCanvas: CANVAS, maxPositions: 0 });
+      const arNaive = await InfillEngine.load(arRun, { ...measured, decoding: 'naive' });
+      const arFast = await InfillEngine.load(arRun, measured);
       const an: number[] = [];
       const af: number[] = [];
       let anTok = 0, afTok = 0;
