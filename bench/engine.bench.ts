@@ -65,7 +65,7 @@ function quantile(xs: number[], q: number): number {
 
 /** Exports a random-init model of `preset` (seed 0) with the given vocabulary, all three graphs, once. */
 function exportModel(dir: string, preset: string, vocab: number, causal: boolean): { path: string; context: string; step: string; stepInt8: string; stepInt8Kv: string; params: number } {
-  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g11`); // g11: the graphs' interface of the sixth session, int8 K/V (docs/contracts.md "Cached graphs")
+  const base = join(dir, `${preset}-${vocab}${causal ? '-ar' : ''}-g13`); // g13: the step graphs hand over the canvas's K/V at kv_rows (freezeDecided) (docs/contracts.md "Cached graphs")
   const path = base + '.onnx';
   const context = base + '.context.onnx';
   const step = base + '.step.onnx';
@@ -111,6 +111,10 @@ interface Row {
   /** the fast path with float32 step weights (the default is int8) */
   fast_f32_p50_ms: number;
   fast_f32_p95_ms: number;
+  /** the default's graphs, decided positions not frozen (freezeDecided false) */
+  fast_whole_canvas_p50_ms: number;
+  fast_whole_canvas_p95_ms: number;
+  fast_whole_canvas_ratio_p50: number;
   /** the fast path's context K/V (int8 or float32: INT8_KV_MIN_BYTES), and the same int8 steps with the other */
   context_kv: string;
   other_kv: string;
@@ -169,7 +173,10 @@ async function accuracy(runDir: string) {
     for (const r of refresh) {
       const name = `fast${r ? ` refresh ${r}` : ''}`;
       settings.push([`${name} int8 K/V`, { refreshEvery: r, contextKV: 'int8' }], [`${name} float32 K/V`, { refreshEvery: r, contextKV: 'float32' }],
-        [`${name} float32 steps`, { refreshEvery: r, stepWeights: 'float32' }]);
+        [`${name} float32 steps`, { refreshEvery: r, stepWeights: 'float32' }],
+        [`${name} int8 K/V, whole canvas`, { refreshEvery: r, contextKV: 'int8', freezeDecided: false }],
+        [`${name} float32 K/V, whole canvas`, { refreshEvery: r, contextKV: 'float32', freezeDecided: false }],
+        [`${name} float32 steps, whole canvas`, { refreshEvery: r, stepWeights: 'float32', freezeDecided: false }]);
     }
     for (const [name, o] of settings) {
       const engine = await InfillEngine.load(runDir, { threads, threshold: tau, ...o });
@@ -230,6 +237,11 @@ async function main() {
       const otherKv = fast.info.contextKV === 'int8' ? 'float32' : 'int8';
       const fastKvOther = await InfillEngine.load(run, { ...measured, contextKV: otherKv });
       const fast32 = await InfillEngine.load(run, { ...measured, stepWeights: 'float32' });
+      // the default's graphs, every step over the whole canvas (decided positions not frozen)
+      const fastWhole = await InfillEngine.load(run, { ...measured, freezeDecided: false });
+      if (!fast.info.freezeDecided || fastWhole.info.freezeDecided !== false || fastWhole.info.contextKV !== fast.info.contextKV) {
+        throw new Error(`freezing decided positions is not what was asked: ${JSON.stringify([fast.info, fastWhole.info])}`);
+      }
       if (fast.info.stepWeights !== 'int8' || fastKvOther.info.contextKV !== otherKv || fastKvOther.info.stepWeights !== 'int8' || fast32.info.stepWeights !== 'float32') {
         throw new Error(`the fast engines did not load the cached graphs: ${JSON.stringify([fast.info, fastKvOther.info, fast32.info])}`);
       }
@@ -242,15 +254,22 @@ async function main() {
       const fs: number[] = [];
       const f32: number[] = [];
       const fkv: number[] = [];
+      const fw: number[] = [];
       let nSteps = 0, fSteps = 0, nTok = 0, fTok = 0;
       // Each timed call starts after a full collection: not paying for the garbage of the one before.
       for (let k = -1; k < runs; k++) { // k = -1: warm-up
         const [, tf] = await timedAfterGc(() => forwardModel.forward(ids, 1, seq));
         const [a, tn] = await timedAfterGc(() => naive.complete(request(k)));
+        // the default and the same without freezing right after each other, in turn first (what ran
+        // before a completion leaves the caches colder or warmer for it)
+        const timeWhole = () => timedAfterGc(() => fastWhole.complete(request(k)));
+        const tw0 = k % 2 === 0 ? 0 : (await timeWhole())[1];
         const [b, tq] = await timedAfterGc(() => fast.complete(request(k)));
+        const tw = k % 2 === 0 ? (await timeWhole())[1] : tw0;
         const [, tkv] = await timedAfterGc(() => fastKvOther.complete(request(k)));
         const [, t32] = await timedAfterGc(() => fast32.complete(request(k)));
         if (k < 0) continue;
+        fw.push(tw);
         fkv.push(tkv);
         fwd.push(tf);
         nv.push(tn);
@@ -262,6 +281,7 @@ async function main() {
       await fast.dispose();
       await fastKvOther.dispose();
       await fast32.dispose();
+      await fastWhole.dispose();
       // AR: 16 new tokens (a random model never stops), full recompute vs the KV cache.
       const arNaive = await InfillEngine.load(arRun, { ...measured, decoding: 'naive' });
       const arFast = await InfillEngine.load(arRun, measured);
@@ -287,6 +307,7 @@ async function main() {
         naive_p50_ms: quantile(nv, 0.5), naive_p95_ms: quantile(nv, 0.95), naive_steps: nSteps / runs,
         fast_p50_ms: quantile(fs, 0.5), fast_p95_ms: quantile(fs, 0.95), fast_steps: fSteps / runs,
         fast_f32_p50_ms: quantile(f32, 0.5), fast_f32_p95_ms: quantile(f32, 0.95),
+        fast_whole_canvas_p50_ms: quantile(fw, 0.5), fast_whole_canvas_p95_ms: quantile(fw, 0.95), fast_whole_canvas_ratio_p50: quantile(fw, 0.5) / f50,
         context_kv: fast.info.contextKV ?? '', other_kv: otherKv,
         fast_other_kv_p50_ms: quantile(fkv, 0.5), fast_other_kv_p95_ms: quantile(fkv, 0.95), fast_other_kv_ratio_p50: quantile(fkv, 0.5) / f50,
         fast_ratio_p50: quantile(fs, 0.5) / f50, fast_ratio_p95: quantile(fs, 0.95) / f50,
@@ -304,13 +325,14 @@ async function main() {
     return;
   }
   console.log(`engine latency, random-init models, vocab ${tok.vocabSize}, canvas ${CANVAS} (no growth), intraOpNumThreads ${threads}, ${cpus().length}x ${cpus()[0]?.model}`);
-  console.log('| preset | params | context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms), context K/V | fast with the other context K/V, p50 / p95 (ms), / forward p50 | fast, float32 steps, p50 / p95 (ms) | steps naive / fast | fast / forward p50, p95 | naive / forward p50 | fast speed-up | diffusion tok/s naive / fast | AR p50 naive / KV (ms) | AR tok/s naive / KV |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| preset | params | context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms), context K/V | fast with the other context K/V, p50 / p95 (ms), / forward p50 | fast, float32 steps, p50 / p95 (ms) | fast, whole canvas every step, p50 / p95 (ms), / forward p50 | steps naive / fast | fast / forward p50, p95 | naive / forward p50 | fast speed-up | diffusion tok/s naive / fast | AR p50 naive / KV (ms) | AR tok/s naive / KV |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(`| ${r.preset} | ${(r.params / 1e6).toFixed(1)}M | ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ` +
       `${r.naive_p50_ms.toFixed(0)} / ${r.naive_p95_ms.toFixed(0)} | ${r.fast_p50_ms.toFixed(0)} / ${r.fast_p95_ms.toFixed(0)}, ${r.context_kv} | ` +
       `${r.fast_other_kv_p50_ms.toFixed(0)} / ${r.fast_other_kv_p95_ms.toFixed(0)} (${r.other_kv}), ${r.fast_other_kv_ratio_p50.toFixed(2)}x | ` +
-      `${r.fast_f32_p50_ms.toFixed(0)} / ${r.fast_f32_p95_ms.toFixed(0)} | ${r.naive_steps.toFixed(1)} / ${r.fast_steps.toFixed(1)} | ` +
+      `${r.fast_f32_p50_ms.toFixed(0)} / ${r.fast_f32_p95_ms.toFixed(0)} | ` +
+      `${r.fast_whole_canvas_p50_ms.toFixed(0)} / ${r.fast_whole_canvas_p95_ms.toFixed(0)}, ${r.fast_whole_canvas_ratio_p50.toFixed(2)}x | ${r.naive_steps.toFixed(1)} / ${r.fast_steps.toFixed(1)} | ` +
       `${r.fast_ratio_p50.toFixed(2)}x, ${r.fast_ratio_p95.toFixed(2)}x | ${r.naive_ratio_p50.toFixed(1)}x | ${r.speedup_p50.toFixed(1)}x | ` +
       `${r.diffusion_naive_tok_s.toFixed(1)} / ${r.diffusion_fast_tok_s.toFixed(1)} | ${r.ar_naive_p50_ms.toFixed(0)} / ${r.ar_fast_p50_ms.toFixed(0)} | ${r.ar_naive_tok_s.toFixed(1)} / ${r.ar_fast_tok_s.toFixed(1)} |`);
   }

@@ -14,10 +14,11 @@ int8 weights, trainer/quantize.py), for the engine's fast path (Fast-dLLM's dual
   `rows` int64 [b, r] (canvas indices whose logits are wanted: the still-masked ones), `forbid`
   float32 [vocab] (0, or -inf for the ids the sampler never picks), `ctx_mask` float32 [t] (added
   to the scores of the context columns: 0, or -inf for a column not to attend, so that a context
-  pass's K/V serve whole, the canvas columns masked, instead of copied without them), then one
-  input per layer i, `ctx_keys_i` and then `ctx_values_i` float32 [b, heads, t, head_dim] ->
-  `logits` [b, r, vocab], `keys_i`, `values_i` [b, heads, c, head_dim] (the canvas's own, for an
-  AR cache to append), and `pred`, `conf` [b, r] as above. The canvas attends to the (unmasked)
+  pass's K/V serve whole, the canvas columns masked, instead of copied without them), `kv_rows`
+  int64 [k] (canvas indices whose K/V to hand over), then one input per layer i, `ctx_keys_i` and
+  then `ctx_values_i` float32 [b, heads, t, head_dim] -> `logits` [b, r, vocab], `keys_i`,
+  `values_i` [b, heads, k, head_dim] (the canvas's own at `kv_rows`: for an AR cache to append,
+  or a diffusion position to freeze), and `pred`, `conf` [b, r] as above. The canvas attends to the (unmasked)
   context K/V and to itself.
 
 `cached_diffusion_infill` is the reference of the engine's fast sampler, in PyTorch.
@@ -49,10 +50,10 @@ class _Step(nn.Module):
         super().__init__()
         self.m = m
 
-    def forward(self, canvas_ids, canvas_positions, rows, forbid, ctx_mask, *ctx_kv):
+    def forward(self, canvas_ids, canvas_positions, rows, forbid, ctx_mask, kv_rows, *ctx_kv):
         n = len(ctx_kv) // 2  # ctx_keys_0..n-1, then ctx_values_0..n-1: one input per layer
         logits, keys, values = self.m.step_forward(canvas_ids, canvas_positions, ctx_kv[:n], ctx_kv[n:], rows, ctx_mask)
-        return (logits, *keys, *values) + pick_in_graph(logits, forbid)
+        return (logits,) + own_kv_rows(keys, values, kv_rows) + pick_in_graph(logits, forbid)
 
 
 class _StepInt8KV(nn.Module):
@@ -60,12 +61,20 @@ class _StepInt8KV(nn.Module):
         super().__init__()
         self.m = m
 
-    def forward(self, canvas_ids, canvas_positions, rows, forbid, ctx_mask, *ctx_kv):
+    def forward(self, canvas_ids, canvas_positions, rows, forbid, ctx_mask, kv_rows, *ctx_kv):
         n = len(ctx_kv) // 4  # keys_int8_0.., key_scales_0.., values_int8_0.., value_scales_0..
         keys = [(ctx_kv[i], ctx_kv[n + i]) for i in range(n)]
         values = [(ctx_kv[2 * n + i], ctx_kv[3 * n + i]) for i in range(n)]
-        logits, _, _ = self.m.step_forward(canvas_ids, canvas_positions, keys, values, rows, ctx_mask)
-        return (logits,) + pick_in_graph(logits, forbid)
+        logits, own_k, own_v = self.m.step_forward(canvas_ids, canvas_positions, keys, values, rows, ctx_mask)
+        # the canvas's own K/V in float32: the engine quantizes the few rows it freezes (quantize_kv's rule)
+        return (logits,) + own_kv_rows(own_k, own_v, kv_rows) + pick_in_graph(logits, forbid)
+
+
+def own_kv_rows(keys: list, values: list, kv_rows: torch.Tensor) -> tuple:
+    """The canvas's own K/V (B, H, C, D) per layer, only at canvas indices `kv_rows` (K,): a
+    diffusion step hands over the positions the engine freezes (one or a few), not all 16-64:
+    onnxruntime-node copies every output into a fresh buffer (~1 ms a step for small's 16 rows)."""
+    return tuple(t.index_select(2, kv_rows) for t in (*keys, *values))
 
 
 def pick_in_graph(logits: torch.Tensor, forbid: torch.Tensor):
@@ -107,11 +116,13 @@ def _step_example(cfg):
             torch.tensor([[2, 3, 4], [2, 3, 4]], dtype=torch.long),
             torch.tensor([[0, 2], [1, 2]], dtype=torch.long),
             torch.zeros(cfg.vocab_size).index_fill_(0, torch.arange(2, 6), float("-inf")),
-            torch.zeros(t).index_fill_(0, torch.tensor([1]), float("-inf")))
-    names = ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask"]
+            torch.zeros(t).index_fill_(0, torch.tensor([1]), float("-inf")),
+            torch.tensor([2, 0], dtype=torch.long))
+    names = ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask", "kv_rows"]
     per_row = {0: "batch", 1: "rows"}
     axes = {"canvas_ids": {0: "batch", 1: "canvas"}, "canvas_positions": {0: "batch", 1: "canvas"},
-            "rows": per_row, "ctx_mask": {0: "ctx"}, "logits": per_row, "pred": per_row, "conf": per_row}
+            "rows": per_row, "ctx_mask": {0: "ctx"}, "kv_rows": {0: "kv_rows"},
+            "logits": per_row, "pred": per_row, "conf": per_row}
     return args, names, axes, t
 
 
@@ -124,7 +135,7 @@ def step_onnx_bytes(model: Transformer) -> bytes:
     own = kv_names("keys", "values", cfg.n_layers)
     return trace_onnx(_Step(model), args + kv, names + per_layer, ["logits"] + own + ["pred", "conf"],
                       {**axes, **{name: {0: "batch", 2: "ctx"} for name in per_layer},
-                       **{name: {0: "batch", 2: "canvas"} for name in own}})
+                       **{name: {0: "batch", 2: "kv_rows"} for name in own}})
 
 
 def step_int8_kv_graph_bytes(model: Transformer) -> bytes:
@@ -132,15 +143,17 @@ def step_int8_kv_graph_bytes(model: Transformer) -> bytes:
     inputs as step_onnx_bytes's but the context as `ctx_keys_int8_i` int8 [b, heads, head_dim, t],
     `ctx_key_scales_i` [b, heads, 1, t], `ctx_values_int8_i` int8 [b, heads, t, head_dim],
     `ctx_value_scales_i` [b, heads, 1, t] (the context graph's int8 outputs, as they come);
-    outputs `logits`, `pred`, `conf` (a diffusion step needs no K/V of its own)."""
+    outputs as step_onnx_bytes's: `logits`, the canvas's own float32 `keys_i`, `values_i` (for the
+    positions the engine freezes, cached_diffusion_infill's freeze_decided), `pred`, `conf`."""
     from .quantize import quantize_kv
     cfg = model.cfg
     H, D = cfg.n_heads, cfg.d_model // cfg.n_heads
     args, names, axes, t = _step_example(cfg)
     kv = int8_kv_flat([quantize_kv(torch.randn(2, H, t, D), torch.randn(2, H, t, D)) for _ in range(cfg.n_layers)])
     per_layer = int8_kv_names("ctx_", cfg.n_layers)
-    return trace_onnx(_StepInt8KV(model), args + kv, names + per_layer, ["logits", "pred", "conf"],
-                      {**axes, **int8_kv_axes(per_layer, "ctx")})
+    own = kv_names("keys", "values", cfg.n_layers)
+    return trace_onnx(_StepInt8KV(model), args + kv, names + per_layer, ["logits"] + own + ["pred", "conf"],
+                      {**axes, **int8_kv_axes(per_layer, "ctx"), **{name: {0: "batch", 2: "kv_rows"} for name in own}})
 
 
 def int8_kv_names(prefix: str, n_layers: int) -> list:
@@ -177,25 +190,40 @@ def canvas_mask(total: int, start: int, length: int) -> torch.Tensor:
 
 @torch.no_grad()
 def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canvas_len: int, threshold: float = 0.9,
-                            max_steps: int | None = None, refresh_every: int = 0):
+                            max_steps: int | None = None, refresh_every: int = 0, freeze_decided: bool = True):
     """The engine's fast sampler (docs/contracts.md's diffusion sampler, logits from the cached graphs):
     step 1 from the context pass (exact), later steps from the step pass over the canvas alone, the
     context K/V computed once with the canvas all masks (refreshed every `refresh_every` steps if > 0).
+    With `freeze_decided` (dKV-Cache's delayed caching, Ma et al. 2025), a position decided at step t
+    runs through step t + 1 with its id, its K/V from that step are written into the context's
+    columns (unmasked there), and later steps run only the positions not frozen.
     -> (ids, filled, steps)."""
     from .sampling import unmask  # the contract's loop: softmax, tie-breaks, choice and stops
     L = canvas_len
     c0 = len(prefix)
     pos = torch.arange(c0, c0 + L).unsqueeze(0)
-    mask = canvas_mask(c0 + L + len(suffix), c0, L)
-    context = {}  # the context pass's keys and values
+    context = {}  # the context pass's keys and values, its mask, and the frozen canvas positions
 
     def masked_logits(x, step, masked):
         ids = torch.tensor([x], dtype=torch.long)
         if not context or (refresh_every and step % refresh_every == 0):
             logits, context["k"], context["v"] = model.context_forward(ids, pos)
+            context["mask"] = canvas_mask(c0 + L + len(suffix), c0, L)
+            context["frozen"] = set()
             return logits[0].float().numpy()[masked]
-        logits, _, _ = model.step_forward(ids[:, c0:c0 + L], pos, context["k"], context["v"],
-                                          torch.from_numpy(masked).unsqueeze(0), mask)
+        active = [i for i in range(L) if i not in context["frozen"]]
+        row_of = {i: r for r, i in enumerate(active)}
+        rows = torch.tensor([[row_of[int(i)] for i in masked]], dtype=torch.long)
+        columns = torch.tensor(active) + c0
+        logits, ks, vs = model.step_forward(ids[:, columns], columns.unsqueeze(0), context["k"], context["v"], rows, context["mask"])
+        if freeze_decided:
+            settled = [i for i in active if i not in set(int(m) for m in masked)]  # decided one step ago
+            for i in settled:
+                for layer, (k, v) in enumerate(zip(ks, vs)):
+                    context["k"][layer][:, :, c0 + i] = k[:, :, row_of[i]]
+                    context["v"][layer][:, :, c0 + i] = v[:, :, row_of[i]]
+                context["mask"][c0 + i] = 0.0
+                context["frozen"].add(i)
         return logits[0].float().numpy()  # the rows of `masked`, in order
 
     return unmask(prefix, suffix, L, np.float32(threshold), max_steps, masked_logits)

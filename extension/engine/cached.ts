@@ -5,6 +5,8 @@
 //     canvas (L rows) against those K/V, the canvas's own columns masked. The approximation: the
 //     cached prefix/suffix K/V do not see the canvas decisions (they saw masks); `refreshEvery`
 //     re-runs the context pass every N steps (1 = exact, the naive sampler with fewer logits).
+//     A decided position runs one more step with its id, and is then frozen (dKV-Cache): its K/V
+//     go into the context's column of it, and later steps run only the rest of the canvas.
 //   - AR: a KV cache: the prompt pass, then one token a step appended to the cache (exact).
 // The unmasking loop itself is sampler.ts's `unmask`, so tie-breaks and stops are the contract's.
 import {
@@ -53,9 +55,21 @@ export interface CachedLogitsModel extends LogitsModel {
    * canvas; default all) and the canvas's own K/V.
    */
   step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array, rows?: BigInt64Array): Promise<CachedOutput>;
-  /** `step`, but the graph picks, as in `contextScores`. */
+  /**
+   * `step`, but the graph picks, as in `contextScores`; with `kvRows` (canvas indices), also the
+   * canvas's own K/V at those rows, in that order (float32 whatever the context K/V are), for
+   * `freezeColumns`.
+   */
   stepScores(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array, rows: BigInt64Array,
-    forbid: Float32Array): Promise<MaskedScores>;
+    forbid: Float32Array, kvRows?: readonly number[]): Promise<StepScores>;
+  /** Whether stepScores can hand over chosen rows of the canvas's K/V (`kv_rows`; an export before it cannot: no freezing). */
+  readonly stepGivesKV: boolean;
+}
+
+/** A step's pick, and with `kvRows` the canvas's own K/V at them ([1, heads, kvRows.length, head_dim] float32). */
+export interface StepScores extends MaskedScores {
+  keys?: KV;
+  values?: KV;
 }
 
 export function isCachedModel(m: LogitsModel): m is CachedLogitsModel {
@@ -91,9 +105,64 @@ export function appendColumns(kv: KV, more: KV): KV {
   return { layers, dims: [b, h, t + m, d] };
 }
 
+/**
+ * Writes canvas rows' own K/V (a step's float32 output, rows `from`) into the context K/V's columns
+ * `to`, in place, layer by layer: float32 as they are, int8 quantized as trainer/quantize.py
+ * quantize_kv does (per token and head, symmetric, [-63, 63], round half to even), the keys
+ * transposed ([b, h, head_dim, len]). The step graph reads the same arrays again (their input
+ * tensors wrap them), so the next step attends to these columns once ctx_mask opens them.
+ */
+export function freezeColumns(ctx: KV, own: KV, from: readonly number[], to: readonly number[], keys: boolean): void {
+  const [b, h, t, d] = ctx.dims;
+  const c = own.dims[2];
+  const outer = b * h;
+  if (own.dims[3] !== d || own.dims[1] !== h) throw new Error(`canvas K/V [${own.dims.join(', ')}] do not fit the context's [${ctx.dims.join(', ')}]`);
+  // plain loops: this runs after every step (small, one position: 117 us with closures and arrays, 55 us without)
+  for (let l = 0; l < own.layers.length; l++) {
+    const fresh = own.layers[l];
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < from.length; j++) {
+        const src = (o * c + from[j]) * d;
+        const col = to[j];
+        if (!ctx.int8) {
+          ctx.layers[l].set(fresh.subarray(src, src + d), (o * t + col) * d);
+          continue;
+        }
+        let top = 0;
+        for (let k = 0; k < d; k++) top = Math.max(top, Math.abs(fresh[src + k]));
+        const scale = Math.fround(Math.max(top, KV_MIN_SCALE) / KV_INT8_MAX);
+        ctx.int8.scales[l][o * t + col] = scale;
+        // keys [b, h, head_dim, len] (a column strides by len), values [b, h, len, head_dim]
+        const q = ctx.int8.layers[l];
+        const at = keys ? o * d * t + col : (o * t + col) * d;
+        const stride = keys ? t : 1;
+        for (let k = 0; k < d; k++) q[at + k * stride] = roundHalfEven(Math.fround(fresh[src + k] / scale));
+      }
+    }
+  }
+}
+
+/** trainer/quantize.py WEIGHT_MAX: the 7-bit range of int8 weights and K/V; and its clamp of an all-zero row's scale. */
+const KV_INT8_MAX = 63;
+const KV_MIN_SCALE = Math.fround(1e-12);
+
+/** torch.round: halves to the even neighbour (Math.round takes them up). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 export interface CachedDiffusionOptions extends DiffusionOptions {
   /** Re-run the context pass (with the canvas as decided so far) every N steps; 0 = never (default). */
   refreshEvery?: number;
+  /**
+   * dKV-Cache's delayed caching (Ma et al. 2025): a canvas position decided at step t goes through
+   * step t + 1 with its id, and its K/V from that step are then written into the context's
+   * columns (`freezeColumns`); from step t + 2 it is attended to but no longer recomputed, so a
+   * step runs the still-masked positions and those decided one step before only. Default true
+   * when the step graph gives its K/V (docs/engine.md "Fast decoding" measures speed and accuracy).
+   */
+  freezeDecided?: boolean;
 }
 
 /** The contract's diffusion sampler with the dual cache (see the top of this file). */
@@ -106,8 +175,11 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
   const positions = new BigInt64Array(L);
   for (let i = 0; i < L; i++) positions[i] = BigInt(c0 + i);
   const refresh = Math.max(0, Math.floor(options.refreshEvery ?? 0));
+  const freeze = (options.freezeDecided ?? true) && model.stepGivesKV;
   let context: CachedScores | undefined;
-  const mask = canvasMask(T, c0, L);
+  let mask = canvasMask(T, c0, L);
+  /** Canvas positions whose K/V sit in the context's columns (freezeDecided). */
+  let frozen = new Array<boolean>(L).fill(false);
   let forbid: Float32Array | undefined;
   return unmask(prefix, suffix, canvasLen, V, options, async (x, step, masked, forbidden) => {
     // The graphs pick (argmax and its probability, trainer/cached.py `pick_in_graph`): the float32
@@ -119,11 +191,30 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
       // is the naive sampler's
       context = await model.contextScores(x, T, positions, forbid);
       if (context.pred.length !== L) throw new Error(`the model scored ${context.pred.length} of ${L} canvas positions`);
+      if (freeze && step > 0) [mask, frozen] = [canvasMask(T, c0, L), new Array<boolean>(L).fill(false)];
       const rows = context;
       scores = { pred: Int32Array.from(masked, (i) => rows.pred[i]), conf: Float32Array.from(masked, (i) => rows.conf[i]) };
     } else {
-      // Only the still-masked positions (the vocabulary projection is most of a step).
-      scores = await model.stepScores(x.slice(c0, c0 + L), positions, context.keys, context.values, mask, BigInt64Array.from(masked, BigInt), forbid);
+      // The canvas positions not frozen go through the network; logits only for the still-masked
+      // ones (the vocabulary projection is most of a step).
+      const active: number[] = [];
+      for (let i = 0; i < L; i++) if (!frozen[i]) active.push(i);
+      const rowOf = new Map(active.map((i, r) => [i, r]));
+      const stillMasked = new Set(masked);
+      const settled = freeze ? active.filter((i) => !stillMasked.has(i)) : [];
+      const out = await model.stepScores(BigInt64Array.from(active, (i) => x[c0 + i]), BigInt64Array.from(active, (i) => positions[i]),
+        context.keys, context.values, mask, BigInt64Array.from(masked, (i) => BigInt(rowOf.get(i)!)), forbid,
+        settled.length > 0 ? settled.map((i) => rowOf.get(i)!) : undefined);
+      if (settled.length > 0) {
+        // decided before this step: their K/V now see their own ids, and stay as they are
+        if (!out.keys || !out.values) throw new Error('the step graph gave no K/V of the canvas');
+        const from = settled.map((_, j) => j);
+        const to = settled.map((i) => c0 + i);
+        freezeColumns(context.keys, out.keys, from, to, true);
+        freezeColumns(context.values, out.values, from, to, false);
+        for (const i of settled) [mask[c0 + i], frozen[i]] = [0, true];
+      }
+      scores = out;
     }
     if (scores.pred.length !== masked.length || scores.conf.length !== masked.length) {
       throw new Error(`the model scored ${scores.pred.length} of ${masked.length} canvas positions`);

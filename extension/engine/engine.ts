@@ -59,6 +59,12 @@ export interface EngineOptions {
   /** Fast diffusion: re-run the context pass every N steps (0 = never, the default; 1 = exact). */
   refreshEvery?: number;
   /**
+   * Fast diffusion: stop recomputing a canvas position one step after it is decided, its K/V
+   * kept with the context's (cached.ts CachedDiffusionOptions.freezeDecided; default true where
+   * the step graph hands its K/V over; false: every step runs the whole canvas).
+   */
+  freezeDecided?: boolean;
+  /**
    * Fast path: the canvas steps' weights. 'int8' (default): model.json graphs.step_int8 when the
    * export has it (a step streams a quarter of the bytes; docs/engine.md measures what it costs in
    * accuracy), else the float32 step graph. 'float32': always graphs.step (exact K/V-cache parity).
@@ -171,10 +177,15 @@ export interface ModelInfo {
   contextKV?: 'int8' | 'float32';
   /** Why the export's int8-K/V step graph could not be used. */
   int8KvUnavailable?: string;
+  /**
+   * Fast diffusion freezes decided positions (`freezeDecided`): false when turned off or when the
+   * step graph hands over no K/V (an int8-K/V graph exported before it did: export again).
+   */
+  freezeDecided?: boolean;
 }
 
 /** Which graphs serve, and why not the faster ones. */
-type ServingNotes = Pick<ModelInfo, 'fastUnavailable' | 'stepWeights' | 'int8Unavailable' | 'contextKV' | 'int8KvUnavailable'>;
+type ServingNotes = Pick<ModelInfo, 'fastUnavailable' | 'stepWeights' | 'int8Unavailable' | 'contextKV' | 'int8KvUnavailable' | 'freezeDecided'>;
 
 /** One loaded model with its tokenizer; reference-counted so that a swap never cuts a request short. */
 class Loaded {
@@ -207,7 +218,7 @@ class Loaded {
   }
 }
 
-/** The float32 context K/V size from which contextKV 'auto' reads them in int8 (docs/engine.md "Fast decoding" item 6). */
+/** The float32 context K/V size from which contextKV 'auto' reads them in int8 (docs/engine.md "Fast decoding" item 7). */
 export const INT8_KV_MIN_BYTES = 16 * 2 ** 20;
 
 /** Bytes of a full window's float32 K/V (2 x n_layers x d_model x positions x 4), from model.json's config; 0 if it has none. */
@@ -265,7 +276,8 @@ async function loadRun(runDir: string, options: EngineOptions): Promise<Loaded> 
     for (const [weights, kv, step] of steps) {
       try {
         const model = await CachedOnnxModel.open(ctxPath!, step, meta.vocabSize, { ...threads, int8Kv: kv === 'int8' });
-        return new Loaded(runDir, meta, tokenizer, model, ++generations, { stepWeights: weights, contextKV: kv, int8Unavailable, int8KvUnavailable });
+        const freezeDecided = meta.objective === 'diffusion' ? model.stepGivesKV && options.freezeDecided !== false : undefined;
+        return new Loaded(runDir, meta, tokenizer, model, ++generations, { stepWeights: weights, contextKV: kv, int8Unavailable, int8KvUnavailable, freezeDecided });
       } catch (err) {
         // Cached graphs from another export version, or damaged: the next step graph, then the
         // plain model still serve (slower); the plain model's own errors are the ones worth reporting.
@@ -439,7 +451,7 @@ export class InfillEngine {
     } : undefined;
     for (;;) {
       const ctx = gatherContext(tokenizer, req.prefix, req.suffix, window - L, share);
-      const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery, until };
+      const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery, freezeDecided: o.freezeDecided, until };
       const r = cached
         ? await cachedDiffusionInfill(cached, ctx.prefixIds, ctx.suffixIds, L, dOptions)
         : await diffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, dOptions);

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import type { CachedLogitsModel, CachedOutput, CachedScores, KV } from './cached';
+import type { CachedLogitsModel, CachedOutput, CachedScores, KV, StepScores } from './cached';
 import type { LogitsModel, MaskedScores, SamplerIds } from './sampler';
 
 /** The model.json versions this engine reads (docs/contracts.md). */
@@ -206,6 +206,9 @@ async function openSession(path: string, inputs: string[], outputs: string[], op
   return session;
 }
 
+/** `kv_rows` where no K/V are fetched: a valid index, the Gather it feeds is never run. */
+const ONE_ROW = BigInt64Array.of(0n);
+
 /** The cached graph's output `name`, of rank 4 and, when given, of the shape `want`. */
 function output4(out: Record<string, OrtTensor>, name: string, path: string, want?: readonly number[]): OrtTensor {
   const t = out[name];
@@ -265,7 +268,13 @@ export class CachedOnnxModel implements CachedLogitsModel {
   private constructor(private readonly ctx: OrtSession, private readonly stp: OrtSession, readonly vocabSize: number,
     readonly path: string, readonly stepPath: string, private readonly layers: number,
     /** The step graph takes the context K/V as int8 (model.step.int8kv.onnx): scores only, no K/V of its own. */
-    readonly int8Kv: boolean) {
+    readonly int8Kv: boolean,
+    /**
+     * The step graph hands over chosen rows of the canvas's own K/V (input `kv_rows`): what
+     * freezing decided positions needs. An export before it hands over all rows (float32 K/V
+     * graphs; the AR cache's step()) or none (int8 K/V).
+     */
+    readonly stepGivesKV: boolean) {
     this.noForbid = new Float32Array(vocabSize);
     const perLayer = (names: string[]) => names.flatMap((name) => Array.from({ length: layers }, (_, i) => `${name}_${i}`));
     this.kvOutputs = perLayer(['keys', 'values']);
@@ -290,14 +299,15 @@ export class CachedOnnxModel implements CachedLogitsModel {
         if (!stp.inputNames.includes(`ctx_value_scales_${layers - 1}`) || stp.inputNames.includes(`ctx_value_scales_${layers}`)) {
           throw new ModelLoadError(`${contextPath} and ${stepPath} disagree on the number of layers. Export the model again.`);
         }
-        return new CachedOnnxModel(ctx, stp, vocabSize, contextPath, stepPath, layers, true);
+        const givesKV = stp.inputNames.includes('kv_rows') && stp.outputNames.includes('keys_0') && layerCount(stp.outputNames, stepPath) === layers;
+        return new CachedOnnxModel(ctx, stp, vocabSize, contextPath, stepPath, layers, true, givesKV);
       }
       stp = await openSession(stepPath, ['canvas_ids', 'canvas_positions', 'rows', 'forbid', 'ctx_mask', 'ctx_keys_0', 'ctx_values_0'],
         ['logits', 'keys_0', 'values_0', 'pred', 'conf'], options);
       if (layerCount(stp.outputNames, stepPath) !== layers || !stp.inputNames.includes(`ctx_values_${layers - 1}`)) {
         throw new ModelLoadError(`${contextPath} and ${stepPath} disagree on the number of layers. Export the model again.`);
       }
-      return new CachedOnnxModel(ctx, stp, vocabSize, contextPath, stepPath, layers, false);
+      return new CachedOnnxModel(ctx, stp, vocabSize, contextPath, stepPath, layers, false, stp.inputNames.includes('kv_rows'));
     } catch (err) {
       await ctx.release().catch(() => undefined);
       await stp?.release().catch(() => undefined);
@@ -352,7 +362,7 @@ export class CachedOnnxModel implements CachedLogitsModel {
    * copy here or in the graph).
    */
   private stepFeeds(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array,
-    rows: BigInt64Array, forbid: Float32Array): Record<string, OrtTensor> {
+    rows: BigInt64Array, forbid: Float32Array, kvRows: BigInt64Array): Record<string, OrtTensor> {
     const { Tensor } = ort();
     const c = canvasIds.length;
     if (forbid.length !== this.vocabSize) throw new Error(`forbid has ${forbid.length} ids, the model ${this.vocabSize}`);
@@ -363,6 +373,7 @@ export class CachedOnnxModel implements CachedLogitsModel {
       ctx_mask: this.feedTensor(ctxMask, [t]), canvas_ids: new Tensor('int64', canvasIds, [1, c]),
       canvas_positions: new Tensor('int64', positions, [1, c]), rows: new Tensor('int64', rows, [1, rows.length]),
       forbid: this.feedTensor(forbid, [forbid.length]),
+      ...(this.stepGivesKV ? { kv_rows: new Tensor('int64', kvRows, [kvRows.length]) } : {}),
     };
     if (this.int8Kv) {
       const keys = ctxKeys.int8;
@@ -395,18 +406,24 @@ export class CachedOnnxModel implements CachedLogitsModel {
   }
 
   async step(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array, rows?: BigInt64Array): Promise<CachedOutput> {
-    if (this.int8Kv) throw new Error(`${this.stepPath} scores a diffusion canvas only (stepScores); it hands over no K/V`);
-    const r = rows ?? BigInt64Array.from({ length: canvasIds.length }, (_, i) => BigInt(i));
-    const out = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, ctxMask, r, this.noForbid), ['logits', ...this.kvOutputs]);
+    if (this.int8Kv) throw new Error(`${this.stepPath} scores a diffusion canvas only (stepScores)`);
+    const all = BigInt64Array.from({ length: canvasIds.length }, (_, i) => BigInt(i));
+    const r = rows ?? all;
+    const out = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, ctxMask, r, this.noForbid, all), ['logits', ...this.kvOutputs]);
     this.checkLogits(out.logits.dims, 1, r.length, this.stepPath);
     return { logits: out.logits.data as Float32Array, ...this.kv(out, this.stepPath) };
   }
 
   async stepScores(canvasIds: BigInt64Array, positions: BigInt64Array, ctxKeys: KV, ctxValues: KV, ctxMask: Float32Array,
-    rows: BigInt64Array, forbid: Float32Array): Promise<MaskedScores> {
-    // Only pred and conf come back: the logits stay inside onnxruntime.
-    const { pred, conf } = await this.stp.run(this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, ctxMask, rows, forbid), ['pred', 'conf']);
-    return this.checkScores(pred, conf, rows.length, this.stepPath);
+    rows: BigInt64Array, forbid: Float32Array, kvRows?: readonly number[]): Promise<StepScores> {
+    // Only pred and conf come back (and the K/V of kvRows): the logits stay inside onnxruntime.
+    if (kvRows && !this.stepGivesKV) throw new Error(`${this.stepPath} hands over no chosen rows of the canvas's K/V. Export the model again.`);
+    const withKV = !!kvRows && kvRows.length > 0;
+    // without kvRows the K/V outputs are not fetched, so onnxruntime does not compute them
+    const feeds = this.stepFeeds(canvasIds, positions, ctxKeys, ctxValues, ctxMask, rows, forbid, withKV ? BigInt64Array.from(kvRows, BigInt) : ONE_ROW);
+    const out = await this.stp.run(feeds, withKV ? ['pred', 'conf', ...this.kvOutputs] : ['pred', 'conf']);
+    const scores = this.checkScores(out.pred, out.conf, rows.length, this.stepPath);
+    return withKV ? { ...scores, ...this.kv(out, this.stepPath) } : scores;
   }
 
   async forward(ids: BigInt64Array, batch: number, seq: number): Promise<Float32Array> {

@@ -9,7 +9,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   appendColumns, arInfill, CachedOnnxModel, cachedArInfill, cachedDiffusionInfill, canvasMask, DEFAULT_SPECIAL_IDS, diffusionInfill,
-  contextKvBytes, forbiddenMask, InfillEngine, INT8_KV_MIN_BYTES, OnnxModel, parseModelMeta, pickRow, type KV,
+  contextKvBytes, forbiddenMask, freezeColumns, InfillEngine, INT8_KV_MIN_BYTES, OnnxModel, parseModelMeta, pickRow, type KV,
 } from '../../extension/engine/index';
 import { CACHED_GRAPHS, makeRun, PYTHON, tempDir, testTokenizer, torchMissing as checkTorch } from './helpers';
 
@@ -118,6 +118,26 @@ test('canvasMask masks the canvas columns; appendColumns moves whole head_dim ro
   assert.deepEqual(a.layers.map((l) => [...l]), [[0, 1, 100, 6, 7, 101], [8, 9, 102, 14, 15, 103]]);
 });
 
+test('freezeColumns writes a step row into a context column: float32 as it is, int8 per token and head, keys transposed', () => {
+  // context: 1 batch, 2 heads, 3 columns, head_dim 2; the step gave 2 canvas rows
+  const ctx: KV = { layers: [new Float32Array(12)], dims: [1, 2, 3, 2] };
+  const own: KV = { layers: [Float32Array.from([1, 2, 3, 4, /* head 1 */ 5, 6, 7, 8])], dims: [1, 2, 2, 2] };
+  freezeColumns(ctx, own, [1], [2], true);
+  assert.deepEqual([...ctx.layers[0]], [0, 0, 0, 0, 3, 4, 0, 0, 0, 0, 7, 8]);
+  const int8 = (): KV => ({ layers: [], dims: [1, 2, 3, 2], int8: { layers: [new Int8Array(12)], scales: [new Float32Array(6)] } });
+  const keys = int8();
+  const values = int8();
+  const row = { layers: [Float32Array.from([0, 0, -7.875, 3.8125, /* head 1 */ 0, 0, -0.5, 2])], dims: [1, 2, 2, 2] } as KV;
+  freezeColumns(keys, row, [1], [0], true);
+  freezeColumns(values, row, [1], [0], false);
+  // scale = max |x| / 63 per head: 0.125 and 2 / 63; 3.8125 / 0.125 = 30.5 rounds to the even 30
+  // (torch.round; Math.round would give 31), -0.5 / (2 / 63) = -15.75 to -16
+  assert.deepEqual([...keys.int8!.scales[0]], [0.125, 0, 0, Math.fround(2 / 63), 0, 0]);
+  assert.deepEqual([...keys.int8!.layers[0]], [-63, 0, 0, 30, 0, 0, /* head 1 */ -16, 0, 0, 63, 0, 0]); // [h, d, column]
+  assert.deepEqual([...values.int8!.layers[0]], [-63, 30, 0, 0, 0, 0, /* head 1 */ -16, 63, 0, 0, 0, 0]); // [h, column, d]
+  assert.deepEqual([...values.int8!.scales[0]], [...keys.int8!.scales[0]]);
+});
+
 test('diffusion: step logits on a fresh context = full logits; one-step canvases and refreshEvery 1 give the naive ids', { skip: torchMissing, timeout: 120_000 }, async () => {
   const run = exportRun('diffusion');
   const { tok } = testTokenizer();
@@ -148,7 +168,7 @@ test('diffusion: step logits on a fresh context = full logits; one-step canvases
     for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(all[i] - ref[i]));
     assert.ok(worst < 1e-4, `forward ${worst}`);
     let multiStep = 0;
-    const jobs: Array<{ prefix: number[]; suffix: number[]; canvas: number; got: { ids: number[]; steps: number } }> = [];
+    const jobs: Array<{ prefix: number[]; suffix: number[]; canvas: number; freeze: boolean; got: { ids: number[]; steps: number } }> = [];
     for (const [p, s] of PROMPTS) {
       const P = tok.encode(p);
       const S = tok.encode(s);
@@ -160,28 +180,31 @@ test('diffusion: step logits on a fresh context = full logits; one-step canvases
         const c = await diffusionInfill(full, P, S, canvas, { threshold: 0.9 });
         const d = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9, refreshEvery: 1 });
         assertSame(d, c);
-        const e = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9 });
-        assert.ok(e.steps >= 1 && e.steps <= canvas);
-        jobs.push({ prefix: P, suffix: S, canvas, got: { ids: e.ids, steps: e.steps } });
+        for (const freeze of [true, false]) {
+          const e = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9, freezeDecided: freeze });
+          assert.ok(e.steps >= 1 && e.steps <= canvas);
+          jobs.push({ prefix: P, suffix: S, canvas, freeze, got: { ids: e.ids, steps: e.steps } });
+        }
         if (c.steps > 1) multiStep++;
       }
     }
     assert.ok(multiStep > 0, 'some canvases took several steps');
-    // The approximate path itself (stale context, steps scored in the graph) against its PyTorch
-    // reference, trainer/cached.py cached_diffusion_infill on the same weights: same ids and steps.
+    // The approximate path itself (stale context, decided positions frozen or not, steps scored in
+    // the graph) against its PyTorch reference, trainer/cached.py cached_diffusion_infill on the
+    // same weights: same ids and steps.
     const py = spawnSync(PYTHON, ['-c', NANO_MODEL_PY + `
 import json
 from trainer.cached import cached_diffusion_infill
 out = []
 for j in json.loads(sys.stdin.read()):
-    ids, filled, steps = cached_diffusion_infill(m, j["prefix"], j["suffix"], j["canvas"], threshold=0.9)
+    ids, filled, steps = cached_diffusion_infill(m, j["prefix"], j["suffix"], j["canvas"], threshold=0.9, freeze_decided=j["freeze"])
     out.append({"ids": [int(i) for i in ids], "steps": int(steps)})
 print(json.dumps(out))
 `, '', String(V), 'diffusion'], { cwd: ROOT, encoding: 'utf8', input: JSON.stringify(jobs), timeout: 120_000 });
     assert.equal(py.status, 0, py.stderr.slice(-2000));
     const pyRef = JSON.parse(py.stdout) as Array<{ ids: number[]; steps: number }>;
     jobs.forEach((j, k) => assert.deepEqual(j.got, pyRef[k], `job ${k}`));
-    assert.ok(jobs.some((j) => j.got.steps > 1), 'the reference comparison covers multi-step canvases');
+    assert.ok(jobs.some((j) => j.got.steps > 2 && j.freeze), 'the reference comparison covers frozen positions');
   } finally {
     await full.release();
     await fast.release();
@@ -207,6 +230,57 @@ print(json.dumps(out))
   const missing = await InfillEngine.load(run, { threads: 1 });
   assert.equal(missing.info.decoding, 'naive');
   await missing.dispose();
+});
+
+test('freezeDecided: a decided position runs one more step with its id, then only its frozen K/V are attended', { skip: torchMissing, timeout: 120_000 }, async () => {
+  const run = exportRun('diffusion', 'int8kv');
+  const { tok } = testTokenizer();
+  const V = tok.vocabSize;
+  const P = tok.encode(PROMPTS[1][0]);
+  const S = tok.encode(PROMPTS[1][1]);
+  for (const [step, int8Kv] of [['model.step.onnx', false], ['model.step.int8kv.onnx', true]] as const) {
+    const model = await CachedOnnxModel.open(join(run, 'model.context.onnx'), join(run, step), V, { threads: 1, int8Kv });
+    assert.ok(model.stepGivesKV, step);
+    // what each step is fed: the canvas positions run, the rows scored, and the context columns open
+    const seen: Array<{ run: number[]; scored: number; open: number; kv: number }> = [];
+    const recording = Object.create(model) as CachedOnnxModel;
+    recording.stepScores = (ids, positions, keys, values, mask, rows, forbid, kvRows) => {
+      seen.push({ run: Array.from(positions, Number), scored: rows.length, open: mask.filter((m) => m === 0).length, kv: kvRows?.length ?? 0 });
+      return model.stepScores(ids, positions, keys, values, mask, rows, forbid, kvRows);
+    };
+    try {
+      // a threshold above 1 decides one position a step: the worst case
+      const L = 6;
+      const r = await cachedDiffusionInfill(recording, P, S, L, { threshold: 1.5 });
+      const c0 = P.length;
+      const T = c0 + L + S.length;
+      assert.equal(r.steps, L);
+      // step 1 is the context pass; step k (2..L) runs the L - k + 1 masked positions and the one
+      // decided at step k - 1; the positions decided before that are context columns
+      assert.deepEqual(seen.map((x) => [x.run.length, x.scored, x.open]), [2, 3, 4, 5, 6].map((k) => [L - k + 2, L - k + 1, T - L + k - 2]));
+      assert.deepEqual(seen.map((x) => x.kv), [1, 1, 1, 1, 1]); // only the position to freeze hands its K/V over
+      assert.ok(seen.every((x) => x.run.every((p) => p >= c0 && p < c0 + L)));
+      // frozen positions leave the canvas for good
+      seen.slice(1).forEach((x, k) => assert.ok(x.run.every((p) => seen[k].run.includes(p)), `step ${k + 3}`));
+      // the whole canvas every step when asked
+      seen.length = 0;
+      const whole = await cachedDiffusionInfill(recording, P, S, L, { threshold: 1.5, freezeDecided: false });
+      assert.deepEqual(seen.map((x) => [x.run.length, x.open, x.kv]), [2, 3, 4, 5, 6].map(() => [L, T - L, 0]));
+      assert.equal(whole.steps, L);
+    } finally {
+      await model.release();
+    }
+  }
+  // Whole completions with int8 K/V, frozen or not: mostly the same text (the docs measure what
+  // freezing costs a trained model's held-out exact match)
+  const frozen = await InfillEngine.load(run, { threads: 1, contextKV: 'int8' });
+  const whole = await InfillEngine.load(run, { threads: 1, contextKV: 'int8', freezeDecided: false });
+  assert.deepEqual([frozen.info.contextKV, frozen.info.freezeDecided, whole.info.freezeDecided], ['int8', true, false]);
+  const { sameText, multi, n } = await compareCompletions(frozen, whole);
+  assert.ok(multi > 0, 'multi-step completions compared');
+  assert.ok(sameText >= n / 2, `${sameText} of ${n} completions the same with and without freezing`);
+  await frozen.dispose();
+  await whole.dispose();
 });
 
 test('AR: the KV cache gives the same ids and steps as full recompute', { skip: torchMissing, timeout: 120_000 }, async () => {

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.cached import canvas_mask, cached_diffusion_infill, context_onnx_bytes, step_onnx_bytes
+from trainer.cached import canvas_mask, cached_diffusion_infill, context_onnx_bytes, kv_names, step_onnx_bytes
 from trainer.model import ModelConfig, PRESETS, Transformer
 from trainer.sampling import FORBIDDEN, _pick, diffusion_infill, model_logits_fn
 
@@ -88,6 +88,34 @@ def test_cached_sampler_equals_the_plain_one_when_the_canvas_is_decided_in_one_s
         assert list(plain[0]) == fast[0] and plain[1:] == fast[1:]
 
 
+def test_freeze_decided_runs_a_decided_position_one_more_step_then_attends_its_frozen_kv():
+    m = _model()
+    prefix, suffix = list(range(10, 30)), list(range(40, 50))
+    c0, L = len(prefix), 6
+    fed = []  # per step: the canvas positions run, and the context columns open to them
+    step_forward = m.step_forward
+
+    def recording(canvas_ids, canvas_positions, ctx_keys, ctx_values, rows, ctx_mask=None):
+        fed.append((canvas_positions[0].tolist(), int((ctx_mask == 0).sum())))
+        return step_forward(canvas_ids, canvas_positions, ctx_keys, ctx_values, rows, ctx_mask)
+
+    m.step_forward = recording
+    ids, _, steps = cached_diffusion_infill(m, prefix, suffix, L, threshold=1.5)  # one position a step
+    assert steps == L
+    T = c0 + L + len(suffix)
+    # step k (2..L): the L - k + 1 masked positions and the one decided at step k - 1; the rest frozen
+    assert [(len(run), open_) for run, open_ in fed] == [(L - k + 2, T - L + k - 2) for k in range(2, L + 1)]
+    assert all(set(b) < set(a) for (a, _), (b, _) in zip(fed, fed[1:]))
+    fed.clear()
+    whole = cached_diffusion_infill(m, prefix, suffix, L, threshold=1.5, freeze_decided=False)
+    assert [(len(run), open_) for run, open_ in fed] == [(L, T - L)] * (L - 1) and whole[2] == L
+    # a refresh every step is exact with or without freezing (nothing stays frozen past a context pass)
+    fed.clear()
+    exact = cached_diffusion_infill(m, prefix, suffix, L, threshold=0.5, refresh_every=1)
+    assert cached_diffusion_infill(m, prefix, suffix, L, threshold=0.5, refresh_every=1, freeze_decided=False) == exact
+    assert fed == []
+
+
 def test_exported_cached_graphs_match_pytorch():
     onnx = pytest.importorskip("onnx")
     from trainer import onnx_ref
@@ -100,7 +128,7 @@ def test_exported_cached_graphs_match_pytorch():
     assert [o.name for o in ctx.graph.output] == ["logits", "keys_0", "keys_1", "values_0", "values_1", "pred", "conf",
                                                   "keys_int8_0", "keys_int8_1", "key_scales_0", "key_scales_1",
                                                   "values_int8_0", "values_int8_1", "value_scales_0", "value_scales_1"]
-    assert [i.name for i in step.graph.input] == ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask",
+    assert [i.name for i in step.graph.input] == ["canvas_ids", "canvas_positions", "rows", "forbid", "ctx_mask", "kv_rows",
                                                   "ctx_keys_0", "ctx_keys_1", "ctx_values_0", "ctx_values_1"]
     assert [o.name for o in step.graph.output] == ["logits", "keys_0", "keys_1", "values_0", "values_1", "pred", "conf"]
     x = np.random.default_rng(0).integers(6, 300, size=(1, 23)).astype(np.int64)
@@ -122,13 +150,16 @@ def test_exported_cached_graphs_match_pytorch():
     canvas = np.random.default_rng(1).integers(6, 300, size=(1, L)).astype(np.int64)
     rows = np.array([[0, 2, 5]], dtype=np.int64)
     # the step graph gets the context pass's K/V whole, the canvas columns masked
+    # (and the canvas's own K/V only at kv_rows, in their order)
+    kv_rows = np.array([4, 1], dtype=np.int64)
     out, nk, _, _, _, pred, conf = onnx_ref.run(step, {"canvas_ids": canvas, "canvas_positions": pos, "rows": rows, "forbid": forbid,
-                                                  "ctx_mask": canvas_mask(23, c0, L).numpy(), **_per_layer(k, v)})
+                                                  "ctx_mask": canvas_mask(23, c0, L).numpy(), "kv_rows": kv_rows, **_per_layer(k, v)})
     with torch.no_grad():
-        sref, _, _ = m.step_forward(torch.from_numpy(canvas), torch.from_numpy(pos), ck, cv,
-                                    torch.from_numpy(rows))
-    assert out.shape == (1, 3, 300) and nk.shape == (1, 4, L, 32)
+        sref, sk, _ = m.step_forward(torch.from_numpy(canvas), torch.from_numpy(pos), ck, cv,
+                                     torch.from_numpy(rows))
+    assert out.shape == (1, 3, 300) and nk.shape == (1, 4, 2, 32)
     assert np.abs(out - sref.numpy()).max() < 1e-4
+    assert np.abs(nk - sk[0][:, :, kv_rows].numpy()).max() < 1e-4
     # the sampler's choice in the graph is sampling.py's on the same logits (conf to float32 rounding)
     ref_pred, ref_conf = _pick(out[0])
     assert pred.dtype == np.int32 and list(pred[0]) == list(ref_pred)
@@ -160,7 +191,7 @@ def test_int8_step_graph_is_its_pytorch_reference_and_close_to_float32():
     forbid[list(FORBIDDEN)] = -np.inf
     out, *_, pred, _ = onnx_ref.run(g, {"canvas_ids": x[:, c0:c0 + L].numpy(), "canvas_positions": pos.numpy(),
                                            "rows": rows.numpy(), "forbid": forbid, "ctx_mask": mask.numpy(),
-                                           **_per_layer(torch.stack(k).numpy(), torch.stack(v).numpy())})
+                                           "kv_rows": np.arange(L), **_per_layer(torch.stack(k).numpy(), torch.stack(v).numpy())})
     # the exported ops compute what Int8Linear computes (measured: identical; a rounding tie could differ)
     assert np.abs(out - int8.numpy()).max() < 1e-4 * np.abs(int8.numpy()).max()
     # and int8 stays near float32: per-channel weights, per-call activations
@@ -178,7 +209,8 @@ def test_int8_kv_step_graph_reads_the_context_graphs_int8_outputs_and_stays_near
     ctx = onnx.load_from_string(context_onnx_bytes(m))
     g = onnx.load_from_string(step_int8_kv_onnx_bytes(m))
     onnx.checker.check_model(g)
-    assert [o.name for o in g.graph.output] == ["logits", "pred", "conf"]
+    n = m.cfg.n_layers
+    assert [o.name for o in g.graph.output] == ["logits"] + kv_names("keys", "values", n) + ["pred", "conf"]
     x = torch.from_numpy(np.random.default_rng(2).integers(6, 300, size=(1, 23)))
     c0, L = 9, 6
     pos = torch.arange(c0, c0 + L)[None]
@@ -192,8 +224,7 @@ def test_int8_kv_step_graph_reads_the_context_graphs_int8_outputs_and_stays_near
         q = [quantize_kv(a, b) for a, b in zip(k, v)]
         fp32, _, _ = m.step_forward(x[:, c0:c0 + L], pos, k, v, rows, mask)
         int8_weights, _, _ = int8_copy(m).step_forward(x[:, c0:c0 + L], pos, k, v, rows, mask)
-        int8_kv, _, _ = int8_kv_copy(m).step_forward(x[:, c0:c0 + L], pos, [t[:2] for t in q], [t[2:] for t in q], rows, mask)
-    n = m.cfg.n_layers
+        int8_kv, own_k, own_v = int8_kv_copy(m).step_forward(x[:, c0:c0 + L], pos, [t[:2] for t in q], [t[2:] for t in q], rows, mask)
     # the context graph's int8 outputs are quantize_kv of its float32 ones: keys transposed, per token, 7 bits
     for i in range(n):
         assert out[f"keys_int8_{i}"].dtype == np.int8 and out[f"keys_int8_{i}"].shape == (1, m.cfg.n_heads, m.cfg.d_model // m.cfg.n_heads, 23)
@@ -203,10 +234,14 @@ def test_int8_kv_step_graph_reads_the_context_graphs_int8_outputs_and_stays_near
         back = out[f"values_int8_{i}"] * out[f"value_scales_{i}"].transpose(0, 1, 3, 2)
         assert np.abs(back - v[i].numpy()).max() <= out[f"value_scales_{i}"].max() / 2 + 1e-7
     feeds = {"canvas_ids": x[:, c0:c0 + L].numpy(), "canvas_positions": pos.numpy(), "rows": rows.numpy(),
-             "forbid": forbid, "ctx_mask": mask.numpy(), **{f"ctx_{name}": out[name] for name in int8_kv_names("", n)}}
-    logits, pred, conf = onnx_ref.run(g, feeds)
-    # the exported ops compute what int8_kv_copy computes
+             "forbid": forbid, "ctx_mask": mask.numpy(), "kv_rows": np.arange(L),
+             **{f"ctx_{name}": out[name] for name in int8_kv_names("", n)}}
+    logits, *own, pred, conf = onnx_ref.run(g, feeds)
+    # the exported ops compute what int8_kv_copy computes, the canvas's own float32 K/V too (the
+    # engine freezes decided positions with them)
     assert np.abs(logits - int8_kv.numpy()).max() < 1e-4 * np.abs(int8_kv.numpy()).max()
+    for got, want in zip(own, own_k + own_v):
+        assert got.shape == tuple(want.shape) and np.abs(got - want.numpy()).max() < 1e-4 * np.abs(want.numpy()).max()
     assert list(pred[0]) == list(_pick(logits[0] + forbid)[0])
     # and the int8 K/V move the logits about as much as the int8 weights do
     err = ((int8_kv - fp32).abs().max() / fp32.abs().max()).item()

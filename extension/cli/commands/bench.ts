@@ -75,7 +75,7 @@ export async function runBench(argv: string[]): Promise<void> {
   const maxPositions = intOption(values['max-positions'], 'max-positions', 0);
   const engine = await InfillEngine.load(runDir, { cacheSize: 0, maxPositions }); // every request sampled: no type-through hit between tasks
   const naive = await InfillEngine.load(runDir, { decoding: 'naive', cacheSize: 0, maxPositions });
-  const { maxSeqLen, positions, vocabSize, preset, params, objective, decoding, fastUnavailable, stepWeights, int8Unavailable, contextKV, int8KvUnavailable } = engine.info;
+  const { maxSeqLen, positions, vocabSize, preset, params, objective, decoding, fastUnavailable, stepWeights, int8Unavailable, contextKV, int8KvUnavailable, freezeDecided } = engine.info;
   const canvas = 16;
   const forwardModel = await OnnxModel.open(join(runDir, 'model.onnx'), vocabSize, {});
   const rows: BenchRow[] = [];
@@ -123,14 +123,14 @@ export async function runBench(argv: string[]): Promise<void> {
     await engine.dispose();
     await naive.dispose();
   }
-  const report = { run: runDir, preset, params, objective, decoding, step_weights: stepWeights, context_kv: contextKV, max_seq_len: maxSeqLen, positions, canvas, min_confidence: DEFAULT_MIN_CONFIDENCE, rows };
+  const report = { run: runDir, preset, params, objective, decoding, step_weights: stepWeights, context_kv: contextKV, freeze_decided: freezeDecided, max_seq_len: maxSeqLen, positions, canvas, min_confidence: DEFAULT_MIN_CONFIDENCE, rows };
   if (values.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
     return;
   }
   const out = [
     `completion latency, ${objective} ${preset ?? '?'} (${((params ?? 0) / 1e6).toFixed(1)}M params), single-line canvas ${canvas} (grown only at confidence >= ${DEFAULT_MIN_CONFIDENCE}, the editor's gate), ${runs} runs each; ` +
-      `fast = ${decoding === 'fast' ? `the cached graphs (${stepWeights} step weights, ${contextKV} context K/V${int8Unavailable ? `; the int8 step graph cannot be used: ${int8Unavailable}` : ''}${int8KvUnavailable ? `; the int8-K/V step graph cannot be used: ${int8KvUnavailable}` : ''})` : fastUnavailable ? `the plain model (the cached graphs cannot be used: ${fastUnavailable})` : 'the plain model (this export has no cached graphs)'}`,
+      `fast = ${decoding === 'fast' ? `the cached graphs (${stepWeights} step weights, ${contextKV} context K/V${freezeDecided === false ? ', every step runs the whole canvas (this int8-K/V step graph hands over no K/V: export again to freeze decided positions)' : freezeDecided ? ', decided positions frozen' : ''}${int8Unavailable ? `; the int8 step graph cannot be used: ${int8Unavailable}` : ''}${int8KvUnavailable ? `; the int8-K/V step graph cannot be used: ${int8KvUnavailable}` : ''})` : fastUnavailable ? `the plain model (the cached graphs cannot be used: ${fastUnavailable})` : 'the plain model (this export has no cached graphs)'}`,
     '| context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms) | steps naive / fast | naive / forward p50 | fast / forward p50, p95 | speed-up p50 | tokens/s naive / fast |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ${r.naive_p50_ms.toFixed(1)} / ${r.naive_p95_ms.toFixed(1)} | ` +
