@@ -281,6 +281,34 @@ test('freezeDecided: a decided position runs one more step with its id, then onl
   assert.ok(sameText >= n / 2, `${sameText} of ${n} completions the same with and without freezing`);
   await frozen.dispose();
   await whole.dispose();
+  // An int8-K/V step graph as exported before kv_rows (pred/conf only): served, every step the
+  // whole canvas, and engine.info says so.
+  const r = spawnSync(PYTHON, ['-c', `
+import sys, onnx
+path = sys.argv[1]
+m = onnx.load(path)
+g = m.graph
+kept = [o for o in g.output if not o.name.startswith(("keys_", "values_"))]
+del g.output[:]
+g.output.extend(kept)
+inputs = [i for i in g.input if i.name != "kv_rows"]
+del g.input[:]
+g.input.extend(inputs)
+while True:  # drop what no longer feeds an output
+    used = {o.name for o in g.output} | {n for node in g.node for n in node.input}
+    dead = [node for node in g.node if not any(o in used for o in node.output)]
+    if not dead:
+        break
+    for node in dead:
+        g.node.remove(node)
+onnx.save(m, path)
+`, join(run, 'model.step.int8kv.onnx')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr.slice(-2000));
+  const old = await InfillEngine.load(run, { threads: 1, contextKV: 'int8' });
+  assert.deepEqual([old.info.contextKV, old.info.freezeDecided], ['int8', false]);
+  const done = await old.infill({ prefix: PROMPTS[1][0], suffix: PROMPTS[1][1], canvasLength: 8 });
+  assert.ok(done.steps >= 1 && done.ids.length > 0);
+  await old.dispose();
 });
 
 test('AR: the KV cache gives the same ids and steps as full recompute', { skip: torchMissing, timeout: 120_000 }, async () => {
