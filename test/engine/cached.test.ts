@@ -11,6 +11,7 @@ import {
   appendColumns, arInfill, CachedOnnxModel, cachedArInfill, cachedDiffusionInfill, canvasMask, DEFAULT_SPECIAL_IDS, diffusionInfill,
   contextKvBytes, forbiddenMask, freezeColumns, InfillEngine, INT8_KV_MIN_BYTES, OnnxModel, parseModelMeta, pickRow, type KV,
 } from '../../extension/engine/index';
+import { runBench, type BenchRow } from '../../extension/cli/commands/bench';
 import { CACHED_GRAPHS, makeRun, PYTHON, tempDir, testTokenizer, torchMissing as checkTorch } from './helpers';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -309,6 +310,34 @@ onnx.save(m, path)
   const done = await old.infill({ prefix: PROMPTS[1][0], suffix: PROMPTS[1][1], canvasLength: 8 });
   assert.ok(done.steps >= 1 && done.ids.length > 0);
   await old.dispose();
+});
+
+test('repo-diffusion bench --json: naive and fast side by side with a forward pass, lines and blocks', { skip: torchMissing, timeout: 180_000 }, async () => {
+  const run = exportRun('diffusion', 'int8kv');
+  const { tok } = testTokenizer();
+  const tasks = PROMPTS.map(([prefix, suffix]) => ({ prefix, middle: 'x', suffix, prefix_ids: tok.encode(prefix.repeat(6)), suffix_ids: tok.encode(suffix.repeat(6)) }));
+  writeFileSync(join(run, 'corpus', 'eval.jsonl'), tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
+  const reports: Array<Record<string, unknown> & { rows: BenchRow[] }> = [];
+  for (const mode of ['line', 'block']) {
+    let out = '';
+    await runBench([run, '--runs', '3', '--mode', mode, '--json'], (text) => { out += text; });
+    reports.push(JSON.parse(out));
+  }
+  const [line, block] = reports;
+  assert.deepEqual([line.mode, line.canvas, block.mode, block.canvas], ['line', 16, 'block', 64]); // nano: 128 positions
+  for (const r of reports) {
+    assert.deepEqual([r.decoding, r.step_weights, r.freeze_decided, r.positions], ['fast', 'int8', true, 128]);
+    assert.ok(r.rows.length >= 1);
+    for (const row of r.rows) {
+      assert.ok(row.context + (r.canvas as number) <= 128, `context ${row.context}`);
+      assert.equal(row.runs, 3);
+      for (const v of [row.forward_p50_ms, row.complete_p50_ms, row.naive_p50_ms, row.fast_tok_s, row.naive_tok_s]) assert.ok(v > 0);
+      assert.ok(Math.abs(row.ratio_p50 - row.complete_p50_ms / row.forward_p50_ms) < 1e-9);
+      assert.ok(Math.abs(row.speedup_p50 - row.naive_p50_ms / row.complete_p50_ms) < 1e-9);
+      assert.ok(row.steps_mean >= 1 && row.steps_mean <= (r.canvas as number) && row.naive_steps_mean >= 1);
+    }
+  }
+  await assert.rejects(runBench([run, '--mode', 'file']), /--mode is line or block/);
 });
 
 test('AR: the KV cache gives the same ids and steps as full recompute', { skip: torchMissing, timeout: 120_000 }, async () => {

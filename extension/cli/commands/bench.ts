@@ -1,4 +1,4 @@
-// `repo-diffusion bench RUN [--runs N] [--json]`: completion latency of a trained run through the
+// `repo-diffusion bench RUN [--runs N] [--mode line|block] [--max-positions N] [--json]`: completion latency of a trained run through the
 // editor's engine, naive (a full forward pass per sampler step) and fast (the cached graphs:
 // docs/engine.md "Fast decoding"; the same as naive when the export has no cached graphs), side by
 // side with one full forward pass of the same model in the same process (DESIGN.md: the price of
@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { runLayout } from '../../common/runLayout';
-import { DEFAULT_MIN_CONFIDENCE, InfillEngine, OnnxModel, readTasks, type EvalTask } from '../../engine/index';
+import { BLOCK_CANVAS, DEFAULT_MIN_CONFIDENCE, InfillEngine, LINE_CANVAS, OnnxModel, readTasks, type CompletionMode, type EvalTask } from '../../engine/index';
 import { intOption, parse, requireRun } from '../args';
 
 export interface BenchRow {
@@ -65,8 +65,11 @@ export function quantile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))];
 }
 
-export async function runBench(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, { runs: { type: 'string' }, 'max-positions': { type: 'string' }, json: { type: 'boolean' } }, 1);
+/** `write`: where the report goes (stdout; tests collect it). */
+export async function runBench(argv: string[], write: (text: string) => void = (text) => process.stdout.write(text)): Promise<void> {
+  const { values, positionals } = parse(argv, { runs: { type: 'string' }, mode: { type: 'string' }, 'max-positions': { type: 'string' }, json: { type: 'boolean' } }, 1);
+  if (values.mode !== undefined && values.mode !== 'line' && values.mode !== 'block') throw new Error(`--mode is line or block, not ${JSON.stringify(values.mode)}`);
+  const mode: CompletionMode = values.mode === 'block' ? 'block' : 'line';
   const runDir = resolve(requireRun(positionals));
   const runs = intOption(values.runs, 'runs', 3) ?? 20;
   const tasks = (await readTasks(runLayout(runDir).evalTasks)).filter((t) => t.prefix_ids && t.suffix_ids);
@@ -76,7 +79,8 @@ export async function runBench(argv: string[]): Promise<void> {
   const engine = await InfillEngine.load(runDir, { cacheSize: 0, maxPositions }); // every request sampled: no type-through hit between tasks
   const naive = await InfillEngine.load(runDir, { decoding: 'naive', cacheSize: 0, maxPositions });
   const { maxSeqLen, positions, vocabSize, preset, params, objective, decoding, fastUnavailable, stepWeights, int8Unavailable, contextKV, int8KvUnavailable, freezeDecided } = engine.info;
-  const canvas = 16;
+  // a single line's canvas, or a block's (the engine's: 64, at most half the window; never grown at that size)
+  const canvas = mode === 'line' ? LINE_CANVAS : Math.min(BLOCK_CANVAS, Math.floor(positions / 2));
   const forwardModel = await OnnxModel.open(join(runDir, 'model.onnx'), vocabSize, {});
   const rows: BenchRow[] = [];
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -92,7 +96,7 @@ export async function runBench(argv: string[]): Promise<void> {
       const ids = BigInt64Array.from({ length: context + canvas }, (_, i) => BigInt(6 + (i % (vocabSize - 6))));
       for (let k = -1; k < runs; k++) { // k = -1 warms all up
         const { prefix, suffix } = contextOf(engine, tasks[(k + 1) % tasks.length], context, k);
-        const request = { prefix, suffix, mode: 'line' as const, minConfidence: DEFAULT_MIN_CONFIDENCE };
+        const request = { prefix, suffix, mode, minConfidence: DEFAULT_MIN_CONFIDENCE };
         const [, tf] = await timedAfterGc(() => forwardModel.forward(ids, 1, context + canvas));
         const [result, tq] = await timedAfterGc(() => engine.complete(request));
         const [reference, tn] = await timedAfterGc(() => naive.complete(request));
@@ -123,21 +127,21 @@ export async function runBench(argv: string[]): Promise<void> {
     await engine.dispose();
     await naive.dispose();
   }
-  const report = { run: runDir, preset, params, objective, decoding, step_weights: stepWeights, context_kv: contextKV, freeze_decided: freezeDecided, max_seq_len: maxSeqLen, positions, canvas, min_confidence: DEFAULT_MIN_CONFIDENCE, rows };
+  const report = { run: runDir, preset, params, objective, decoding, step_weights: stepWeights, context_kv: contextKV, freeze_decided: freezeDecided, max_seq_len: maxSeqLen, positions, mode, canvas, min_confidence: DEFAULT_MIN_CONFIDENCE, rows };
   if (values.json) {
-    process.stdout.write(JSON.stringify(report) + '\n');
+    write(JSON.stringify(report) + '\n');
     return;
   }
   const out = [
-    `completion latency, ${objective} ${preset ?? '?'} (${((params ?? 0) / 1e6).toFixed(1)}M params), single-line canvas ${canvas} (grown only at confidence >= ${DEFAULT_MIN_CONFIDENCE}, the editor's gate), ${runs} runs each; ` +
-      `fast = ${decoding === 'fast' ? `the cached graphs (${stepWeights} step weights, ${contextKV} context K/V${freezeDecided === false ? ', every step runs the whole canvas (this int8-K/V step graph hands over no K/V: export again to freeze decided positions)' : freezeDecided ? ', decided positions frozen' : ''}${int8Unavailable ? `; the int8 step graph cannot be used: ${int8Unavailable}` : ''}${int8KvUnavailable ? `; the int8-K/V step graph cannot be used: ${int8KvUnavailable}` : ''})` : fastUnavailable ? `the plain model (the cached graphs cannot be used: ${fastUnavailable})` : 'the plain model (this export has no cached graphs)'}`,
+    `completion latency, ${objective} ${preset ?? '?'} (${((params ?? 0) / 1e6).toFixed(1)}M params), ${mode === 'line' ? 'single-line' : 'block'} canvas ${canvas} (grown only at confidence >= ${DEFAULT_MIN_CONFIDENCE}, the editor's gate), ${runs} runs each; ` +
+      `fast = ${decoding === 'fast' ? `the cached graphs (${stepWeights} step weights, ${contextKV} context K/V${freezeDecided === false ? ', every step runs the whole canvas (the step graph has no kv_rows input: export again to freeze decided positions)' : freezeDecided ? ', decided positions frozen' : ''}${int8Unavailable ? `; the int8 step graph cannot be used: ${int8Unavailable}` : ''}${int8KvUnavailable ? `; the int8-K/V step graph cannot be used: ${int8KvUnavailable}` : ''})` : fastUnavailable ? `the plain model (the cached graphs cannot be used: ${fastUnavailable})` : 'the plain model (this export has no cached graphs)'}`,
     '| context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms) | steps naive / fast | naive / forward p50 | fast / forward p50, p95 | speed-up p50 | tokens/s naive / fast |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ${r.naive_p50_ms.toFixed(1)} / ${r.naive_p95_ms.toFixed(1)} | ` +
       `${r.complete_p50_ms.toFixed(1)} / ${r.complete_p95_ms.toFixed(1)} | ${r.naive_steps_mean.toFixed(1)} / ${r.steps_mean.toFixed(1)} | ${r.naive_ratio_p50.toFixed(2)}x | ` +
       `${r.ratio_p50.toFixed(2)}x, ${r.ratio_p95.toFixed(2)}x | ${r.speedup_p50.toFixed(1)}x | ${r.naive_tok_s.toFixed(1)} / ${r.fast_tok_s.toFixed(1)} |`),
   ];
-  process.stdout.write(out.join('\n') + '\n');
+  write(out.join('\n') + '\n');
 }
 
 /** About `context` tokens around a task's cursor: 70% before, 30% after; a new cursor each run so no cache hit. */
