@@ -17,7 +17,7 @@ import { RepoDiffusionInlineProvider } from './inlineProvider';
 import { TrainingPanel } from './trainingPanel';
 import { pythonExtensionInterpreter } from './python';
 import { statusView } from './status';
-import type { EngineLike, Services } from './services';
+import { servingSummary, type EngineLike, type Services } from './services';
 import { DEFAULT_MAX_POSITIONS, DEFAULT_MIN_CONFIDENCE } from '../engine/index';
 
 const SECTION = 'repoDiffusion';
@@ -452,7 +452,9 @@ export class RepoDiffusion implements vscode.Disposable {
     this.suggestions = { shown: 0, hidden: 0 };
     await this.context.workspaceState.update(ACTIVE_RUN_KEY, id);
     this.controller?.setActiveModel(id);
-    this.output.appendLine(`Model active: ${id} (${this.modelInfo.label})`);
+    const serving = servingSummary(this.engine?.info, runDir);
+    this.output.appendLine(`Model active: ${id} (${this.modelInfo.label}); ${serving.line}`);
+    if (serving.warning) void vscode.window.showWarningMessage(serving.warning);
     this.updateStatus();
   }
 

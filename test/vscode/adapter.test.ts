@@ -264,6 +264,29 @@ test('inference.maxPositions reaches the engine: the manifest default (512) unle
   ext.dispose();
 });
 
+test('activating a model logs how it is served; a model served the slow way (no usable fast graphs) gets a warning that says to export again', async () => {
+  const fast = { ...fakeEngine({ index: [], load: [], complete: [] }), info: { decoding: 'fast' as const, stepWeights: 'int8', contextKV: 'float32', freezeDecided: true } };
+  let { ext } = setup({ engine: fast });
+  await ext.activateModel(FIXTURE_RUN);
+  assert.ok(fake.outputs[0].lines.some((l) => /Model active: .*serving: fast decoding \(int8 step weights, float32 context K\/V, decided positions frozen\)$/.test(l)), fake.outputs[0].lines.join('\n'));
+  assert.equal(fake.shown.filter((s) => s.kind === 'warning').length, 0);
+  ext.dispose();
+  // an export whose step graph predates freezing: served fast, the log says how to freeze
+  ({ ext } = setup({ engine: { ...fast, info: { ...fast.info, freezeDecided: false } } }));
+  await ext.activateModel(FIXTURE_RUN);
+  assert.ok(fake.outputs[0].lines.some((l) => /every step runs the whole canvas: to freeze decided positions, export it again \("python -m trainer export .*"/.test(l)));
+  assert.equal(fake.shown.filter((s) => s.kind === 'warning').length, 0);
+  ext.dispose();
+  // the plain model because the cached graphs are damaged: a warning with the reason and the fix
+  ({ ext } = setup({ engine: { ...fast, info: { decoding: 'naive', fastUnavailable: 'model.step.onnx could not be loaded' } } }));
+  await ext.activateModel(FIXTURE_RUN);
+  const warnings = fake.shown.filter((s) => s.kind === 'warning');
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0].message, /several times slower .*model\.step\.onnx could not be loaded.*python -m trainer export /);
+  assert.ok(fake.outputs[0].lines.some((l) => /serving: the plain model, one forward pass a step/.test(l)));
+  ext.dispose();
+});
+
 test('a language in disabledLanguages gets no suggestions', async () => {
   const { ext, calls } = setup();
   await ext.activateModel(FIXTURE_RUN);
