@@ -169,7 +169,7 @@ test('diffusion: step logits on a fresh context = full logits; one-step canvases
     for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(all[i] - ref[i]));
     assert.ok(worst < 1e-4, `forward ${worst}`);
     let multiStep = 0;
-    const jobs: Array<{ prefix: number[]; suffix: number[]; canvas: number; freeze: boolean; got: { ids: number[]; steps: number } }> = [];
+    const jobs: Array<{ prefix: number[]; suffix: number[]; canvas: number; freeze: boolean; refresh: number; got: { ids: number[]; steps: number } }> = [];
     for (const [p, s] of PROMPTS) {
       const P = tok.encode(p);
       const S = tok.encode(s);
@@ -181,10 +181,10 @@ test('diffusion: step logits on a fresh context = full logits; one-step canvases
         const c = await diffusionInfill(full, P, S, canvas, { threshold: 0.9 });
         const d = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9, refreshEvery: 1 });
         assertSame(d, c);
-        for (const freeze of [true, false]) {
-          const e = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9, freezeDecided: freeze });
+        for (const [freeze, refresh] of [[true, 0], [false, 0], [true, 3]] as const) {
+          const e = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9, freezeDecided: freeze, refreshEvery: refresh });
           assert.ok(e.steps >= 1 && e.steps <= canvas);
-          jobs.push({ prefix: P, suffix: S, canvas, freeze, got: { ids: e.ids, steps: e.steps } });
+          jobs.push({ prefix: P, suffix: S, canvas, freeze, refresh, got: { ids: e.ids, steps: e.steps } });
         }
         if (c.steps > 1) multiStep++;
       }
@@ -198,7 +198,8 @@ import json
 from trainer.cached import cached_diffusion_infill
 out = []
 for j in json.loads(sys.stdin.read()):
-    ids, filled, steps = cached_diffusion_infill(m, j["prefix"], j["suffix"], j["canvas"], threshold=0.9, freeze_decided=j["freeze"])
+    ids, filled, steps = cached_diffusion_infill(m, j["prefix"], j["suffix"], j["canvas"], threshold=0.9, freeze_decided=j["freeze"],
+                                                 refresh_every=j["refresh"])
     out.append({"ids": [int(i) for i in ids], "steps": int(steps)})
 print(json.dumps(out))
 `, '', String(V), 'diffusion'], { cwd: ROOT, encoding: 'utf8', input: JSON.stringify(jobs), timeout: 120_000 });
@@ -206,6 +207,7 @@ print(json.dumps(out))
     const pyRef = JSON.parse(py.stdout) as Array<{ ids: number[]; steps: number }>;
     jobs.forEach((j, k) => assert.deepEqual(j.got, pyRef[k], `job ${k}`));
     assert.ok(jobs.some((j) => j.got.steps > 2 && j.freeze), 'the reference comparison covers frozen positions');
+    assert.ok(jobs.some((j) => j.got.steps > 3 && j.refresh), 'and frozen positions across a refresh');
   } finally {
     await full.release();
     await fast.release();
