@@ -217,7 +217,8 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
         columns = torch.tensor(active) + c0
         logits, ks, vs = model.step_forward(ids[:, columns], columns.unsqueeze(0), context["k"], context["v"], rows, context["mask"])
         if freeze_decided:
-            settled = [i for i in active if i not in set(int(m) for m in masked)]  # decided one step ago
+            still_masked = {int(m) for m in masked}
+            settled = [i for i in active if i not in still_masked]  # decided one step ago
             for i in settled:
                 for layer, (k, v) in enumerate(zip(ks, vs)):
                     context["k"][layer][:, :, c0 + i] = k[:, :, row_of[i]]
