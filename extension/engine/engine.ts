@@ -187,6 +187,34 @@ export interface ModelInfo {
 /** Which graphs serve, and why not the faster ones. */
 type ServingNotes = Pick<ModelInfo, 'fastUnavailable' | 'stepWeights' | 'int8Unavailable' | 'contextKV' | 'int8KvUnavailable' | 'freezeDecided'>;
 
+/** What describeServing reads: ModelInfo's serving fields (the editor's narrow view of them too). */
+export type ServingInfo = Pick<ModelInfo, 'decoding'> & Partial<ServingNotes>;
+
+/**
+ * How a loaded model is served, in words (the editor's log, `repo-diffusion bench`'s header), and
+ * a warning when it is served the slow way (the plain model, one full forward pass a sampler step:
+ * an export without the cached graphs, or graphs the engine cannot use), which exporting again
+ * (`python -m trainer export RUN`) fixes.
+ */
+export function describeServing(info: ServingInfo, runDir: string): { text: string; warning?: string } {
+  const exportAgain = `export it again ("python -m trainer export ${runDir}", run in the extension's folder)`;
+  if (info.decoding === 'naive') {
+    const why = info.fastUnavailable ? `its fast-decoding graphs cannot be used: ${info.fastUnavailable}` : 'its export has no fast-decoding graphs';
+    return {
+      text: `the plain model, one forward pass a step (${why})`,
+      warning: `Repo Diffusion: suggestions from this model will be several times slower than they can be: ${why}. To fix it, ${exportAgain}.`,
+    };
+  }
+  const parts = [info.stepWeights && `${info.stepWeights} step weights`, info.contextKV && `${info.contextKV} context K/V`,
+    info.freezeDecided === true ? 'decided positions frozen' : undefined].filter(Boolean);
+  const notes = [
+    info.int8Unavailable && `; the int8 step graph cannot be used: ${info.int8Unavailable}`,
+    info.int8KvUnavailable && `; the int8-K/V step graph cannot be used: ${info.int8KvUnavailable}`,
+    info.freezeDecided === false && `; every step runs the whole canvas: to freeze decided positions, ${exportAgain}`,
+  ].filter(Boolean).join('');
+  return { text: `fast decoding (${parts.join(', ')})${notes}` };
+}
+
 /** One loaded model with its tokenizer; reference-counted so that a swap never cuts a request short. */
 class Loaded {
   private refs = 0;

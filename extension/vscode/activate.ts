@@ -17,8 +17,8 @@ import { RepoDiffusionInlineProvider } from './inlineProvider';
 import { TrainingPanel } from './trainingPanel';
 import { pythonExtensionInterpreter } from './python';
 import { statusView } from './status';
-import { servingSummary, type EngineLike, type Services } from './services';
-import { DEFAULT_MAX_POSITIONS, DEFAULT_MIN_CONFIDENCE } from '../engine/index';
+import type { EngineLike, Services } from './services';
+import { DEFAULT_MAX_POSITIONS, DEFAULT_MIN_CONFIDENCE, describeServing } from '../engine/index';
 
 const SECTION = 'repoDiffusion';
 const ACTIVE_RUN_KEY = 'repoDiffusion.activeRun';
@@ -452,8 +452,9 @@ export class RepoDiffusion implements vscode.Disposable {
     this.suggestions = { shown: 0, hidden: 0 };
     await this.context.workspaceState.update(ACTIVE_RUN_KEY, id);
     this.controller?.setActiveModel(id);
-    const serving = servingSummary(this.engine?.info, runDir);
-    this.output.appendLine(`Model active: ${id} (${this.modelInfo.label}); ${serving.line}`);
+    const info = this.engine?.info;
+    const serving = info ? describeServing(info, runDir) : { text: 'unknown', warning: undefined };
+    this.output.appendLine(`Model active: ${id} (${this.modelInfo.label}); serving: ${serving.text}`);
     if (serving.warning) void vscode.window.showWarningMessage(serving.warning);
     this.updateStatus();
   }

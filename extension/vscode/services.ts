@@ -2,6 +2,7 @@
 // adapter can be tested with small fakes and the real modules are wired in one place (wiring.ts).
 // No vscode import.
 import type { IndexSummary, IndexOptions, IndexProgress } from '../corpus/types';
+import type { ServingInfo } from '../engine/index';
 
 export type { IndexSummary, IndexOptions, IndexProgress };
 
@@ -16,20 +17,9 @@ export interface CompletionRequest {
 /** What the engine returns: the text to insert (or nothing), with the sampler's mean confidence when it has one. */
 export type CompletionResult = string | { text?: string; insertText?: string; confidence?: number } | undefined | null;
 
-/** What the engine says about how it serves the loaded model (InfillEngine.info; docs/engine.md "Fast decoding"). */
-export interface ServingInfo {
-  decoding?: 'fast' | 'naive';
-  /** Why the export's cached graphs could not be used. */
-  fastUnavailable?: string;
-  stepWeights?: string;
-  contextKV?: string;
-  /** false: the step graph predates freezing decided positions (export again). */
-  freezeDecided?: boolean;
-}
-
 export interface EngineLike {
   complete(request: CompletionRequest, signal: AbortSignal): Promise<CompletionResult>;
-  /** How the loaded model is served (optional: tests' fakes may have none). */
+  /** How the loaded model is served (InfillEngine.info; optional: tests' fakes may have none). */
   readonly info?: ServingInfo;
   /** Swap to another run's model without dropping in-flight requests (optional). */
   swap?(runDir: string): Promise<void>;
@@ -52,23 +42,3 @@ export function completionText(result: CompletionResult): string {
   return result.text ?? result.insertText ?? '';
 }
 
-/**
- * How a model is served, for the output channel, and a warning when it is served the slow way
- * (the plain model, one full forward pass a sampler step: 5-15x slower, docs/engine.md) because
- * its export is too old or its cached graphs are damaged: exporting again fixes both.
- */
-export function servingSummary(info: ServingInfo | undefined, runDir: string): { line: string; warning?: string } {
-  if (!info?.decoding) return { line: 'serving: unknown' };
-  const exportAgain = `export it again ("python -m trainer export ${runDir}", run in the extension's folder)`;
-  if (info.decoding === 'naive') {
-    const why = info.fastUnavailable ? `its fast-decoding graphs cannot be used: ${info.fastUnavailable}` : 'its export has no fast-decoding graphs';
-    return {
-      line: `serving: the plain model, one forward pass a step (${why})`,
-      warning: `Repo Diffusion: suggestions from this model will be several times slower than they can be: ${why}. To fix it, ${exportAgain}.`,
-    };
-  }
-  const parts = [info.stepWeights && `${info.stepWeights} step weights`, info.contextKV && `${info.contextKV} context K/V`,
-    info.freezeDecided === true ? 'decided positions frozen' : undefined].filter(Boolean);
-  const older = info.freezeDecided === false ? `; every step runs the whole canvas: to freeze decided positions, ${exportAgain}` : '';
-  return { line: `serving: fast decoding (${parts.join(', ')})${older}` };
-}

@@ -265,7 +265,7 @@ test('inference.maxPositions reaches the engine: the manifest default (512) unle
 });
 
 test('activating a model logs how it is served; a model served the slow way (no usable fast graphs) gets a warning that says to export again', async () => {
-  const fast = { ...fakeEngine({ index: [], load: [], complete: [] }), info: { decoding: 'fast' as const, stepWeights: 'int8', contextKV: 'float32', freezeDecided: true } };
+  const fast = { ...fakeEngine({ index: [], load: [], complete: [] }), info: { decoding: 'fast' as const, stepWeights: 'int8' as const, contextKV: 'float32' as const, freezeDecided: true } };
   let { ext } = setup({ engine: fast });
   await ext.activateModel(FIXTURE_RUN);
   assert.ok(fake.outputs[0].lines.some((l) => /Model active: .*serving: fast decoding \(int8 step weights, float32 context K\/V, decided positions frozen\)$/.test(l)), fake.outputs[0].lines.join('\n'));

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { runLayout } from '../../common/runLayout';
-import { BLOCK_CANVAS, DEFAULT_MIN_CONFIDENCE, InfillEngine, LINE_CANVAS, OnnxModel, readTasks, type CompletionMode, type EvalTask } from '../../engine/index';
+import { BLOCK_CANVAS, DEFAULT_MIN_CONFIDENCE, describeServing, InfillEngine, LINE_CANVAS, OnnxModel, readTasks, type CompletionMode, type EvalTask } from '../../engine/index';
 import { intOption, parse, requireRun } from '../args';
 
 export interface BenchRow {
@@ -78,7 +78,7 @@ export async function runBench(argv: string[], write: (text: string) => void = (
   const maxPositions = intOption(values['max-positions'], 'max-positions', 0);
   const engine = await InfillEngine.load(runDir, { cacheSize: 0, maxPositions }); // every request sampled: no type-through hit between tasks
   const naive = await InfillEngine.load(runDir, { decoding: 'naive', cacheSize: 0, maxPositions });
-  const { maxSeqLen, positions, vocabSize, preset, params, objective, decoding, fastUnavailable, stepWeights, int8Unavailable, contextKV, int8KvUnavailable, freezeDecided } = engine.info;
+  const { maxSeqLen, positions, vocabSize, preset, params, objective, decoding, stepWeights, contextKV, freezeDecided } = engine.info;
   // a single line's canvas, or a block's (the engine's: 64, at most half the window; never grown at that size)
   const canvas = mode === 'line' ? LINE_CANVAS : Math.min(BLOCK_CANVAS, Math.floor(positions / 2));
   const forwardModel = await OnnxModel.open(join(runDir, 'model.onnx'), vocabSize, {});
@@ -134,7 +134,7 @@ export async function runBench(argv: string[], write: (text: string) => void = (
   }
   const out = [
     `completion latency, ${objective} ${preset ?? '?'} (${((params ?? 0) / 1e6).toFixed(1)}M params), ${mode === 'line' ? 'single-line' : 'block'} canvas ${canvas} (grown only at confidence >= ${DEFAULT_MIN_CONFIDENCE}, the editor's gate), ${runs} runs each; ` +
-      `fast = ${decoding === 'fast' ? `the cached graphs (${stepWeights} step weights, ${contextKV} context K/V${freezeDecided === false ? ', every step runs the whole canvas (the step graph has no kv_rows input: export again to freeze decided positions)' : freezeDecided ? ', decided positions frozen' : ''}${int8Unavailable ? `; the int8 step graph cannot be used: ${int8Unavailable}` : ''}${int8KvUnavailable ? `; the int8-K/V step graph cannot be used: ${int8KvUnavailable}` : ''})` : fastUnavailable ? `the plain model (the cached graphs cannot be used: ${fastUnavailable})` : 'the plain model (this export has no cached graphs)'}`,
+      `fast = ${describeServing(engine.info, runDir).text}`,
     '| context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms) | steps naive / fast | naive / forward p50 | fast / forward p50, p95 | speed-up p50 | tokens/s naive / fast |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ${r.naive_p50_ms.toFixed(1)} / ${r.naive_p95_ms.toFixed(1)} | ` +
