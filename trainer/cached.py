@@ -202,16 +202,15 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
     L = canvas_len
     c0 = len(prefix)
     pos = torch.arange(c0, c0 + L).unsqueeze(0)
-    context = {}  # the context pass's keys and values, its mask, and the frozen canvas positions
+    context = {}  # the context pass's keys and values, and the steps' mask (a canvas column open: frozen)
 
     def masked_logits(x, step, masked):
         ids = torch.tensor([x], dtype=torch.long)
         if not context or (refresh_every and step % refresh_every == 0):
             logits, context["k"], context["v"] = model.context_forward(ids, pos)
             context["mask"] = canvas_mask(c0 + L + len(suffix), c0, L)
-            context["frozen"] = set()
             return logits[0].float().numpy()[masked]
-        active = [i for i in range(L) if i not in context["frozen"]]
+        active = [i for i in range(L) if context["mask"][c0 + i] != 0]
         row_of = {i: r for r, i in enumerate(active)}
         rows = torch.tensor([[row_of[int(i)] for i in masked]], dtype=torch.long)
         columns = torch.tensor(active) + c0
@@ -224,7 +223,6 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
                     context["k"][layer][:, :, c0 + i] = k[:, :, row_of[i]]
                     context["v"][layer][:, :, c0 + i] = v[:, :, row_of[i]]
                 context["mask"][c0 + i] = 0.0
-                context["frozen"].add(i)
         return logits[0].float().numpy()  # the rows of `masked`, in order
 
     return unmask(prefix, suffix, L, np.float32(threshold), max_steps, masked_logits)

@@ -177,9 +177,8 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
   const refresh = Math.max(0, Math.floor(options.refreshEvery ?? 0));
   const freeze = (options.freezeDecided ?? true) && model.stepGivesKV;
   let context: CachedScores | undefined;
+  /** The steps' ctx_mask: a canvas column open (0) holds a frozen position's K/V (freezeDecided). */
   let mask = canvasMask(T, c0, L);
-  /** Canvas positions whose K/V sit in the context's columns (freezeDecided). */
-  let frozen = new Array<boolean>(L).fill(false);
   let forbid: Float32Array | undefined;
   return unmask(prefix, suffix, canvasLen, V, options, async (x, step, masked, forbidden) => {
     // The graphs pick (argmax and its probability, trainer/cached.py `pick_in_graph`): the float32
@@ -191,14 +190,14 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
       // is the naive sampler's
       context = await model.contextScores(x, T, positions, forbid);
       if (context.pred.length !== L) throw new Error(`the model scored ${context.pred.length} of ${L} canvas positions`);
-      if (freeze && step > 0) [mask, frozen] = [canvasMask(T, c0, L), new Array<boolean>(L).fill(false)];
+      if (freeze && step > 0) mask = canvasMask(T, c0, L); // a refresh: nothing stays frozen
       const rows = context;
       scores = { pred: Int32Array.from(masked, (i) => rows.pred[i]), conf: Float32Array.from(masked, (i) => rows.conf[i]) };
     } else {
       // The canvas positions not frozen go through the network; logits only for the still-masked
       // ones (the vocabulary projection is most of a step).
       const active: number[] = [];
-      for (let i = 0; i < L; i++) if (!frozen[i]) active.push(i);
+      for (let i = 0; i < L; i++) if (mask[c0 + i] !== 0) active.push(i);
       const rowOf = new Map(active.map((i, r) => [i, r]));
       const stillMasked = new Set(masked);
       const settled = freeze ? active.filter((i) => !stillMasked.has(i)) : [];
@@ -212,7 +211,7 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
         const to = settled.map((i) => c0 + i);
         freezeColumns(context.keys, out.keys, from, to, true);
         freezeColumns(context.values, out.values, from, to, false);
-        for (const i of settled) [mask[c0 + i], frozen[i]] = [0, true];
+        for (const i of settled) mask[c0 + i] = 0;
       }
       scores = out;
     }
