@@ -172,11 +172,12 @@ async function accuracy(runDir: string) {
     const settings: Array<[string, object]> = [['naive', { decoding: 'naive' }]];
     for (const r of refresh) {
       const name = `fast${r ? ` refresh ${r}` : ''}`;
-      settings.push([`${name} int8 K/V`, { refreshEvery: r, contextKV: 'int8' }], [`${name} float32 K/V`, { refreshEvery: r, contextKV: 'float32' }],
-        [`${name} float32 steps`, { refreshEvery: r, stepWeights: 'float32' }],
-        [`${name} int8 K/V, whole canvas`, { refreshEvery: r, contextKV: 'int8', freezeDecided: false }],
-        [`${name} float32 K/V, whole canvas`, { refreshEvery: r, contextKV: 'float32', freezeDecided: false }],
-        [`${name} float32 steps, whole canvas`, { refreshEvery: r, stepWeights: 'float32', freezeDecided: false }]);
+      // each with decided positions frozen (the default), then without
+      for (const [whole, freezeDecided] of [['', true], [', whole canvas', false]] as const) {
+        settings.push([`${name} int8 K/V${whole}`, { refreshEvery: r, contextKV: 'int8', freezeDecided }],
+          [`${name} float32 K/V${whole}`, { refreshEvery: r, contextKV: 'float32', freezeDecided }],
+          [`${name} float32 steps${whole}`, { refreshEvery: r, stepWeights: 'float32', freezeDecided }]);
+      }
     }
     for (const [name, o] of settings) {
       const engine = await InfillEngine.load(runDir, { threads, threshold: tau, ...o });
@@ -262,10 +263,11 @@ async function main() {
         const [a, tn] = await timedAfterGc(() => naive.complete(request(k)));
         // the default and the same without freezing right after each other, in turn first (what ran
         // before a completion leaves the caches colder or warmer for it)
-        const timeWhole = () => timedAfterGc(() => fastWhole.complete(request(k)));
-        const tw0 = k % 2 === 0 ? 0 : (await timeWhole())[1];
+        const timeWhole = async () => (await timedAfterGc(() => fastWhole.complete(request(k))))[1];
+        const wholeFirst = k % 2 !== 0;
+        let tw = wholeFirst ? await timeWhole() : 0;
         const [b, tq] = await timedAfterGc(() => fast.complete(request(k)));
-        const tw = k % 2 === 0 ? (await timeWhole())[1] : tw0;
+        if (!wholeFirst) tw = await timeWhole();
         const [, tkv] = await timedAfterGc(() => fastKvOther.complete(request(k)));
         const [, t32] = await timedAfterGc(() => fast32.complete(request(k)));
         if (k < 0) continue;
