@@ -162,6 +162,7 @@ function writeRun(run: string, tokJson: string, sha: string, vocab: number, cont
 async function accuracy(runDir: string) {
   const taus = arg('taus', '0.5,0.7,0.8,0.9,0.95').split(',').map(Number);
   const refresh = arg('refresh', '0').split(',').map(Number);
+  const windows = process.argv.includes('--windows') ? arg('windows', '').split(',').map(Number) : [];
   const tasks = await readTasks(join(runDir, 'corpus', 'eval.jsonl'));
   const limit = Number(arg('tasks', String(tasks.length)));
   const out: Array<Record<string, unknown>> = [];
@@ -170,7 +171,12 @@ async function accuracy(runDir: string) {
     // fast: int8 step weights (the engine's default) with int8 or float32 context K/V (the default
     // picks by their size, INT8_KV_MIN_BYTES), beside float32 steps
     const settings: Array<[string, object]> = [['naive', { decoding: 'naive' }]];
-    for (const r of refresh) {
+    // --windows: the sampler's sliding window (decodeWindow), naive and fast (the default's graphs)
+    for (const w of windows) {
+      if (w > 0) settings.push([`naive, window ${w}`, { decoding: 'naive', decodeWindow: w }]);
+      settings.push([`fast, window ${w}`, { decodeWindow: w }]);
+    }
+    for (const r of windows.length ? [] : refresh) {
       const name = `fast${r ? ` refresh ${r}` : ''}`;
       // each with decided positions frozen (the default), then without
       for (const [whole, freezeDecided] of [['', true], [', whole canvas', false]] as const) {

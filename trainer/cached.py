@@ -30,6 +30,7 @@ import torch
 import torch.nn as nn
 
 from .export import trace_onnx
+from .objectives import MASK
 from .model import Transformer
 
 
@@ -190,19 +191,22 @@ def canvas_mask(total: int, start: int, length: int) -> torch.Tensor:
 
 @torch.no_grad()
 def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canvas_len: int, threshold: float = 0.9,
-                            max_steps: int | None = None, refresh_every: int = 0, freeze_decided: bool = True):
+                            max_steps: int | None = None, refresh_every: int = 0, freeze_decided: bool = True,
+                            window: int = 0):
     """The engine's fast sampler (docs/contracts.md's diffusion sampler, logits from the cached graphs):
     step 1 from the context pass (exact), later steps from the step pass over the canvas alone, the
     context K/V computed once with the canvas all masks (refreshed every `refresh_every` steps if > 0).
     With `freeze_decided` (dKV-Cache's delayed caching, Ma et al. 2025), a position decided at step t
     runs through step t + 1 with its id, its K/V from that step are written into the context's
-    columns (unmasked there), and later steps run only the positions not frozen.
+    columns (unmasked there), and later steps run only the positions not frozen. With `window` > 0
+    (the sampler's sliding window) a still-masked position beyond it is parked: not run, its column
+    opened with the context pass's K/V (they saw masks) until the window reaches it.
     -> (ids, filled, steps)."""
     from .sampling import unmask  # the contract's loop: softmax, tie-breaks, choice and stops
     L = canvas_len
     c0 = len(prefix)
     pos = torch.arange(c0, c0 + L).unsqueeze(0)
-    context = {}  # the context pass's keys and values, and the steps' mask (a canvas column open: frozen)
+    context = {}  # the context pass's keys and values, and the steps' mask (a canvas column open: frozen or parked)
 
     def masked_logits(x, step, masked):
         ids = torch.tensor([x], dtype=torch.long)
@@ -210,19 +214,28 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
             logits, context["k"], context["v"] = model.context_forward(ids, pos)
             context["mask"] = canvas_mask(c0 + L + len(suffix), c0, L)
             return logits[0].float().numpy()[masked]
-        active = [i for i in range(L) if context["mask"][c0 + i] != 0]
+        window_set = {int(m) for m in masked}
+        active, settled = [], []
+        for i in range(L):
+            col = c0 + i
+            if x[col] == MASK:  # in the window: run afresh; beyond it: parked on the context's K/V
+                context["mask"][col] = float("-inf") if i in window_set else 0.0
+                if i in window_set:
+                    active.append(i)
+            elif not freeze_decided:
+                active.append(i)
+            elif context["mask"][col] != 0:  # decided, its column not frozen yet
+                active.append(i)
+                settled.append(i)
         row_of = {i: r for r, i in enumerate(active)}
         rows = torch.tensor([[row_of[int(i)] for i in masked]], dtype=torch.long)
         columns = torch.tensor(active) + c0
         logits, ks, vs = model.step_forward(ids[:, columns], columns.unsqueeze(0), context["k"], context["v"], rows, context["mask"])
-        if freeze_decided:
-            still_masked = {int(m) for m in masked}
-            settled = [i for i in active if i not in still_masked]  # decided one step ago
-            for i in settled:
-                for layer, (k, v) in enumerate(zip(ks, vs)):
-                    context["k"][layer][:, :, c0 + i] = k[:, :, row_of[i]]
-                    context["v"][layer][:, :, c0 + i] = v[:, :, row_of[i]]
-                context["mask"][c0 + i] = 0.0
+        for i in settled:  # decided one step ago: their K/V now see their own ids, and stay
+            for layer, (k, v) in enumerate(zip(ks, vs)):
+                context["k"][layer][:, :, c0 + i] = k[:, :, row_of[i]]
+                context["v"][layer][:, :, c0 + i] = v[:, :, row_of[i]]
+            context["mask"][c0 + i] = 0.0
         return logits[0].float().numpy()  # the rows of `masked`, in order
 
-    return unmask(prefix, suffix, L, np.float32(threshold), max_steps, masked_logits)
+    return unmask(prefix, suffix, L, np.float32(threshold), max_steps, masked_logits, window)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .objectives import CANVAS_CHOICES, ar_loss, diffusion_batch, diffusion_loss
-from .sampling import ar_infill, diffusion_infill, fit_context, model_logits_fn
+from .sampling import DEFAULT_WINDOW, ar_infill, diffusion_infill, fit_context, model_logits_fn
 
 
 def levenshtein(a, b) -> int:
@@ -93,7 +93,7 @@ def infill_eval(model, tasks: list, objective: str, max_seq_len: int, device, de
             if L > max_seq_len // 2:
                 continue
             p, s = fit_context(P, S, max_seq_len - L)
-            got, _, _ = diffusion_infill(fn, p, s, L, threshold)
+            got, _, _ = diffusion_infill(fn, p, s, L, threshold, window=DEFAULT_WINDOW)
             if engine_length:
                 engine_exact.append(_engine_style(fn, P, S, M, max_seq_len, threshold, text))
         want, have = text(M), text(got)
@@ -129,7 +129,7 @@ def _engine_style(fn, P, S, M, max_seq_len, threshold, text) -> float:
         if L > max_seq_len // 2:
             break
         p, s = fit_context(P, S, max_seq_len - L)
-        got, filled, _ = diffusion_infill(fn, p, s, L, threshold)
+        got, filled, _ = diffusion_infill(fn, p, s, L, threshold, window=DEFAULT_WINDOW)
         if not filled:
             break
     return float(text(M) == text(got))

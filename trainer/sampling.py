@@ -13,6 +13,11 @@ from .objectives import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, MASK, PAD
 
 FORBIDDEN = (MASK, FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE)
 
+# The sliding window the editor's engine serves with (extension/engine/engine.ts
+# DEFAULT_DECODE_WINDOW, measured in docs/engine.md "Fast decoding"), so that the trainer's
+# evaluation scores what the editor does. The samplers' own default stays the whole canvas.
+DEFAULT_WINDOW = 8
+
 
 def model_logits_fn(model, device):
     """Wrap a Transformer as logits_fn: ids -> np.float32 (T, V), batch 1, no grad."""
@@ -37,24 +42,26 @@ def _pick(logits: np.ndarray):
 
 
 def diffusion_infill(logits_fn, prefix, suffix, canvas_len: int, threshold: float = 0.9,
-                     max_steps: int | None = None):
+                     max_steps: int | None = None, window: int = 0):
     """Confidence-threshold unmasking (Fast-dLLM) over a canvas of masks (LLaDA, Open-dCoder).
 
     x = prefix ++ [MASK]*L ++ suffix; each step decodes the masked canvas positions `choose`
     picks (confidence >= threshold, else the most confident non-end, ends last); stops when
     the canvas is decided, or a decided PAD/EOS has everything left of it decided, or after
-    max_steps (default L) steps.
+    max_steps (default L) steps. With `window` > 0 a step scores and decides only the leftmost
+    `window` undecided positions (a sliding window; 0 = the whole canvas).
     Returns (ids left of the first decided PAD/EOS — undecided positions skipped —, filled, steps)
     where filled = no PAD/EOS was decided."""
     c0, L = len(prefix), int(canvas_len)
     return unmask(prefix, suffix, canvas_len, threshold, max_steps,
-                  lambda x, step, masked: np.asarray(logits_fn(x), dtype=np.float32)[c0:c0 + L][masked])
+                  lambda x, step, masked: np.asarray(logits_fn(x), dtype=np.float32)[c0:c0 + L][masked], window)
 
 
-def unmask(prefix, suffix, canvas_len: int, threshold, max_steps, masked_logits):
+def unmask(prefix, suffix, canvas_len: int, threshold, max_steps, masked_logits, window: int = 0):
     """The contract's unmasking loop, whatever computes the logits: `masked_logits(x, step, masked)`
     gets the whole sequence (a list; undecided canvas positions MASK), the step number and the
-    still-masked canvas positions, and returns their logits rows (len(masked), V) in that order.
+    still-masked canvas positions a step may decide (all of them, or the leftmost `window` if
+    `window` > 0), and returns their logits rows (len(masked), V) in that order.
     Shared by `diffusion_infill` (the full model) and cached.py `cached_diffusion_infill` (the
     cached graphs), as extension/engine/sampler.ts `unmask` is on the TypeScript side."""
     prefix, suffix = list(prefix), list(suffix)
@@ -64,11 +71,17 @@ def unmask(prefix, suffix, canvas_len: int, threshold, max_steps, masked_logits)
     x = prefix + [MASK] * L + suffix
     c0 = len(prefix)
     decided = np.zeros(L, dtype=bool)
+    width = window
     steps = 0
     while steps < max_steps:
         masked = np.flatnonzero(~decided)
+        if window > 0:
+            masked = masked[:width]  # the sliding window: the leftmost undecided positions
         pred, conf = _pick(np.asarray(masked_logits(x, steps, masked), dtype=np.float32))
-        for j in choose(pred, conf, threshold):
+        chosen = choose(pred, conf, threshold)
+        # the model was sure of its whole window: the next step looks twice as far; else back to the start width
+        width = min(L, 2 * width) if len(chosen) == len(masked) else window
+        for j in chosen:
             i = int(masked[j])
             x[c0 + i] = int(pred[j])
             decided[i] = True

@@ -10,7 +10,7 @@ const USAGE = `usage:
                        [--python PATH] [--resume] [--json]
   repo-diffusion complete RUN --file PATH --line L --column C [--max-positions N] [--json]
   repo-diffusion eval RUN [--tasks FILE.jsonl] [--limit N] [--oracle-length] [--max-positions N] [--json]
-  repo-diffusion bench RUN [--runs N] [--mode line|block] [--max-positions N] [--json]
+  repo-diffusion bench RUN [--runs N] [--mode line|block] [--max-positions N] [--window N] [--json]
   repo-diffusion compare [DIR] --out OUT [--tokens T | --minutes M] [--preset auto|nano|tiny|small|base|large]
                        [--device D] [--seed N] [--eval-every N] [--eval-tasks N] [--final-tasks N]
                        [--batch-size B] [--seq-len N] [--json]

@@ -180,6 +180,7 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
   /** The steps' ctx_mask: a canvas column open (0) holds a frozen position's K/V (freezeDecided). */
   let mask = canvasMask(T, c0, L);
   let forbid: Float32Array | undefined;
+  const maskId = BigInt((options.specialIds ?? DEFAULT_SPECIAL_IDS).mask);
   return unmask(prefix, suffix, canvasLen, V, options, async (x, step, masked, forbidden) => {
     // The graphs pick (argmax and its probability, trainer/cached.py `pick_in_graph`): the float32
     // softmax of 8k ids a row in JavaScript cost more than a step of tiny.
@@ -194,13 +195,27 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
       const rows = context;
       scores = { pred: Int32Array.from(masked, (i) => rows.pred[i]), conf: Float32Array.from(masked, (i) => rows.conf[i]) };
     } else {
-      // The canvas positions not frozen go through the network; logits only for the still-masked
-      // ones (the vocabulary projection is most of a step).
-      const active: number[] = [];
-      for (let i = 0; i < L; i++) if (mask[c0 + i] !== 0) active.push(i);
-      const rowOf = new Map(active.map((i, r) => [i, r]));
+      // Through the network go the still-masked positions in the sampler's window and those
+      // decided one step before (freezeDecided; without it every decided one); logits only for
+      // the still-masked ones (the vocabulary projection is most of a step). A masked position
+      // beyond the window is parked: its column is opened with the context pass's K/V (it saw
+      // masks, as the dual cache's suffix does) until the window reaches it.
       const stillMasked = new Set(masked);
-      const settled = freeze ? active.filter((i) => !stillMasked.has(i)) : [];
+      const active: number[] = [];
+      const settled: number[] = [];
+      for (let i = 0; i < L; i++) {
+        const col = c0 + i;
+        if (x[col] === maskId) {
+          mask[col] = stillMasked.has(i) ? -Infinity : 0;
+          if (stillMasked.has(i)) active.push(i);
+        } else if (!freeze) {
+          active.push(i);
+        } else if (mask[col] !== 0) { // decided, its column not frozen yet
+          active.push(i);
+          settled.push(i);
+        }
+      }
+      const rowOf = new Map(active.map((i, r) => [i, r]));
       const out = await model.stepScores(BigInt64Array.from(active, (i) => x[c0 + i]), BigInt64Array.from(active, (i) => positions[i]),
         context.keys, context.values, mask, BigInt64Array.from(masked, (i) => BigInt(rowOf.get(i)!)), forbid,
         settled.length > 0 ? settled.map((i) => rowOf.get(i)!) : undefined);

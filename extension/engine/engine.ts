@@ -65,6 +65,12 @@ export interface EngineOptions {
    */
   freezeDecided?: boolean;
   /**
+   * Diffusion: each step decides among the leftmost N undecided canvas positions only (the
+   * sampler's `window`; default DEFAULT_DECODE_WINDOW; 0 = the whole canvas). On the fast path
+   * only those run through the network.
+   */
+  decodeWindow?: number;
+  /**
    * Fast path: the canvas steps' weights. 'int8' (default): model.json graphs.step_int8 when the
    * export has it (a step streams a quarter of the bytes; docs/engine.md measures what it costs in
    * accuracy), else the float32 step graph. 'float32': always graphs.step (exact K/V-cache parity).
@@ -182,10 +188,12 @@ export interface ModelInfo {
    * step graph hands over no K/V (an int8-K/V graph exported before it did: export again).
    */
   freezeDecided?: boolean;
+  /** Diffusion: the sampler's sliding window (`decodeWindow`; 0 = the whole canvas). */
+  decodeWindow?: number;
 }
 
 /** Which graphs serve, and why not the faster ones. */
-type ServingNotes = Pick<ModelInfo, 'fastUnavailable' | 'stepWeights' | 'int8Unavailable' | 'contextKV' | 'int8KvUnavailable' | 'freezeDecided'>;
+type ServingNotes = Pick<ModelInfo, 'fastUnavailable' | 'stepWeights' | 'int8Unavailable' | 'contextKV' | 'int8KvUnavailable' | 'freezeDecided' | 'decodeWindow'>;
 
 /** What describeServing reads: ModelInfo's serving fields (the editor's narrow view of them too). */
 export type ServingInfo = Pick<ModelInfo, 'decoding'> & Partial<ServingNotes>;
@@ -206,7 +214,8 @@ export function describeServing(info: ServingInfo, runDir: string): { text: stri
     };
   }
   const parts = [info.stepWeights && `${info.stepWeights} step weights`, info.contextKV && `${info.contextKV} context K/V`,
-    info.freezeDecided === true ? 'decided positions frozen' : undefined].filter(Boolean);
+    info.freezeDecided === true ? 'decided positions frozen' : undefined,
+    info.decodeWindow ? `a window of ${info.decodeWindow} positions` : undefined].filter(Boolean);
   const notes = [
     info.int8Unavailable && `; the int8 step graph cannot be used: ${info.int8Unavailable}`,
     info.int8KvUnavailable && `; the int8-K/V step graph cannot be used: ${info.int8KvUnavailable}`,
@@ -258,6 +267,23 @@ export function contextKvBytes(meta: ModelMeta, positions = meta.maxSeqLen): num
 
 /** EngineOptions.maxPositions' default: the issue's latency targets are set at 512 positions. */
 export const DEFAULT_MAX_POSITIONS = 512;
+
+/**
+ * The diffusion sampler's default sliding window (`decodeWindow`; docs/engine.md "Fast decoding"
+ * item 6): each step decides among the 8 leftmost undecided canvas positions, and the fast path
+ * runs only those (and the ones to freeze) through the network. Measured (fast path, held-out
+ * tasks): on the model that scores, 200 tasks at the middle's own length, 55 instead of 97 ms a
+ * task at the same exact match (40.0%), edit similarity 60.3% instead of 59.7%; at the engine's
+ * canvas lengths the same exact match, edit similarity 59.1% instead of 54.8% (longer middles come
+ * out better written from the left) for ~20% more time; the 512-position Tcl model, 259 instead
+ * of 408 ms a task. 4 measured 4% faster at the 16-position worst case and 3-4 points lower
+ * edit similarity.
+ */
+export const DEFAULT_DECODE_WINDOW = 8;
+
+function decodeWindow(o: EngineOptions): number {
+  return Math.max(0, Math.floor(o.decodeWindow ?? DEFAULT_DECODE_WINDOW));
+}
 
 /** The positions a request feeds the model: max_seq_len, capped by `maxPositions` (0: no cap; not below two line canvases). */
 export function servedPositions(meta: ModelMeta, maxPositions = DEFAULT_MAX_POSITIONS): number {
@@ -343,6 +369,7 @@ export class InfillEngine {
       runDir, generation, objective: meta.objective, preset: meta.preset, params: meta.params, vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen,
       positions: servedPositions(meta, this.options.maxPositions),
       decoding: this.cachedModel(this.current) ? 'fast' : 'naive',
+      ...(meta.objective === 'diffusion' ? { decodeWindow: decodeWindow(this.options) } : {}),
       ...Object.fromEntries(Object.entries(this.current.serving).filter(([, v]) => v !== undefined)),
     };
   }
@@ -479,7 +506,7 @@ export class InfillEngine {
     } : undefined;
     for (;;) {
       const ctx = gatherContext(tokenizer, req.prefix, req.suffix, window - L, share);
-      const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery, freezeDecided: o.freezeDecided, until };
+      const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery, freezeDecided: o.freezeDecided, window: decodeWindow(o), until };
       const r = cached
         ? await cachedDiffusionInfill(cached, ctx.prefixIds, ctx.suffixIds, L, dOptions)
         : await diffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, dOptions);

@@ -2,7 +2,7 @@
 // describes it; docs/contracts.md fixes the samplers. Stages: context.ts, sampler.ts,
 // postprocess.ts, cache.ts; the model file: model.ts; the orchestrator: engine.ts; held-out
 // evaluation through the same engine: evaluate.ts.
-export { InfillEngine, LINE_CANVAS, BLOCK_CANVAS, DEFAULT_MIN_CONFIDENCE, UNSURE_AFTER_STEPS, UNSURE_MARGIN, INT8_KV_MIN_BYTES, contextKvBytes, DEFAULT_MAX_POSITIONS, servedPositions, describeServing } from './engine';
+export { InfillEngine, LINE_CANVAS, BLOCK_CANVAS, DEFAULT_MIN_CONFIDENCE, UNSURE_AFTER_STEPS, UNSURE_MARGIN, INT8_KV_MIN_BYTES, contextKvBytes, DEFAULT_MAX_POSITIONS, DEFAULT_DECODE_WINDOW, servedPositions, describeServing } from './engine';
 export type { EngineOptions, CompletionRequest, CompletionResult, InfillRequest, InfillResult, ModelInfo, ReleasableModel, ServingInfo } from './engine';
 export { diffusionInfill, arInfill, pickRow, forbiddenMask, confidenceOf, abortError, DEFAULT_THRESHOLD, DEFAULT_SPECIAL_IDS } from './sampler';
 export type { LogitsModel, SamplerIds, DiffusionResult, ARResult, SamplingProgress } from './sampler';

@@ -140,6 +140,12 @@ export function pickRow(logits: Float32Array, offset: number, vocab: number, for
 export interface DiffusionOptions {
   threshold?: number;
   maxSteps?: number;
+  /**
+   * Sliding window (docs/contracts.md): each step scores and decides only the leftmost `window`
+   * undecided canvas positions; 0 or absent = the whole canvas. The fast path then runs only
+   * those through the network (cached.ts), which is what bounds a step's cost on a long canvas.
+   */
+  window?: number;
   specialIds?: SamplerIds;
   signal?: AbortSignal;
   /**
@@ -207,6 +213,8 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
   const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
   const tau = Math.fround(options.threshold ?? DEFAULT_THRESHOLD);
   const maxSteps = options.maxSteps ?? L;
+  const window0 = Math.floor(options.window ?? 0) > 0 ? Math.floor(options.window!) : L;
+  let window = window0;
   const forbidden = forbiddenMask(V, sp);
   const c0 = prefix.length;
   const T = c0 + L + suffix.length;
@@ -226,7 +234,7 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
   while (steps < maxSteps) {
     throwIfAborted(options.signal);
     const masked: number[] = [];
-    for (let i = 0; i < L; i++) if (!decided[i]) masked.push(i);
+    for (let i = 0; i < L && masked.length < window; i++) if (!decided[i]) masked.push(i);
     const scores = await scoresFor(x, steps, masked, forbidden);
     throwIfAborted(options.signal);
     // trainer/sampling.py `choose`: every position >= tau; else the most confident one that does
@@ -253,6 +261,8 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
       if (best >= 0) chosen.push([best, bestPred, bestConf]);
       else chosen.push(...ends);
     }
+    // the model was sure of its whole window: the next step looks twice as far; else back to the start width
+    window = chosen.length === masked.length ? Math.min(L, 2 * window) : window0;
     for (const [i, pred, conf] of chosen) {
       canvas[i] = pred;
       confs[i] = conf;

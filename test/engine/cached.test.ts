@@ -169,7 +169,7 @@ test('diffusion: step logits on a fresh context = full logits; one-step canvases
     for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(all[i] - ref[i]));
     assert.ok(worst < 1e-4, `forward ${worst}`);
     let multiStep = 0;
-    const jobs: Array<{ prefix: number[]; suffix: number[]; canvas: number; freeze: boolean; refresh: number; got: { ids: number[]; steps: number } }> = [];
+    const jobs: Array<{ prefix: number[]; suffix: number[]; canvas: number; freeze: boolean; refresh: number; window: number; got: { ids: number[]; steps: number } }> = [];
     for (const [p, s] of PROMPTS) {
       const P = tok.encode(p);
       const S = tok.encode(s);
@@ -181,10 +181,13 @@ test('diffusion: step logits on a fresh context = full logits; one-step canvases
         const c = await diffusionInfill(full, P, S, canvas, { threshold: 0.9 });
         const d = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9, refreshEvery: 1 });
         assertSame(d, c);
-        for (const [freeze, refresh] of [[true, 0], [false, 0], [true, 3]] as const) {
-          const e = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9, freezeDecided: freeze, refreshEvery: refresh });
+        // with a sliding window too: a context pass every step is the plain sampler with that window
+        const cw = await diffusionInfill(full, P, S, canvas, { threshold: 0.9, window: 3 });
+        assertSame(await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9, window: 3, refreshEvery: 1 }), cw);
+        for (const [freeze, refresh, window] of [[true, 0, 0], [false, 0, 0], [true, 3, 0], [true, 0, 3], [false, 0, 3], [true, 2, 3]] as const) {
+          const e = await cachedDiffusionInfill(fast, P, S, canvas, { threshold: 0.9, freezeDecided: freeze, refreshEvery: refresh, window });
           assert.ok(e.steps >= 1 && e.steps <= canvas);
-          jobs.push({ prefix: P, suffix: S, canvas, freeze, refresh, got: { ids: e.ids, steps: e.steps } });
+          jobs.push({ prefix: P, suffix: S, canvas, freeze, refresh, window, got: { ids: e.ids, steps: e.steps } });
         }
         if (c.steps > 1) multiStep++;
       }
@@ -199,7 +202,7 @@ from trainer.cached import cached_diffusion_infill
 out = []
 for j in json.loads(sys.stdin.read()):
     ids, filled, steps = cached_diffusion_infill(m, j["prefix"], j["suffix"], j["canvas"], threshold=0.9, freeze_decided=j["freeze"],
-                                                 refresh_every=j["refresh"])
+                                                 refresh_every=j["refresh"], window=j["window"])
     out.append({"ids": [int(i) for i in ids], "steps": int(steps)})
 print(json.dumps(out))
 `, '', String(V), 'diffusion'], { cwd: ROOT, encoding: 'utf8', input: JSON.stringify(jobs), timeout: 120_000 });
@@ -208,13 +211,15 @@ print(json.dumps(out))
     jobs.forEach((j, k) => assert.deepEqual(j.got, pyRef[k], `job ${k}`));
     assert.ok(jobs.some((j) => j.got.steps > 2 && j.freeze), 'the reference comparison covers frozen positions');
     assert.ok(jobs.some((j) => j.got.steps > 3 && j.refresh), 'and frozen positions across a refresh');
+    assert.ok(jobs.some((j) => j.got.steps > 2 && j.window && j.canvas > j.window), 'and parked positions beyond a window');
   } finally {
     await full.release();
     await fast.release();
   }
   // The engine picks the fast path with the graphs, the plain model without them (or when asked).
-  const engine = await InfillEngine.load(run, { threads: 1, threshold: 0 });
-  const naive = await InfillEngine.load(run, { threads: 1, threshold: 0, decoding: 'naive' });
+  // (the whole canvas as one window: a canvas decided in one step is where the two are exact)
+  const engine = await InfillEngine.load(run, { threads: 1, threshold: 0, decodeWindow: 0 });
+  const naive = await InfillEngine.load(run, { threads: 1, threshold: 0, decoding: 'naive', decodeWindow: 0 });
   assert.equal(engine.info.decoding, 'fast');
   assert.equal(naive.info.decoding, 'naive');
   for (const [p, s] of PROMPTS) {
@@ -265,6 +270,12 @@ test('freezeDecided: a decided position runs one more step with its id, then onl
       assert.ok(seen.every((x) => x.run.every((p) => p >= c0 && p < c0 + L)));
       // frozen positions leave the canvas for good
       seen.slice(1).forEach((x, k) => assert.ok(x.run.every((p) => seen[k].run.includes(p)), `step ${k + 3}`));
+      // a window of 2: the two leftmost masked positions run, with the one decided a step before;
+      // the masked ones beyond the window are parked on open columns (the context pass's K/V)
+      seen.length = 0;
+      const windowed = await cachedDiffusionInfill(recording, P, S, L, { threshold: 1.5, window: 2 });
+      assert.equal(windowed.steps, L);
+      assert.deepEqual(seen.map((x) => [x.run.length, x.scored, x.open, x.kv]), [2, 3, 4, 5, 6].map((k) => [Math.min(2, L - k + 1) + 1, Math.min(2, L - k + 1), T - Math.min(2, L - k + 1) - 1, 1]));
       // the whole canvas every step when asked
       seen.length = 0;
       const whole = await cachedDiffusionInfill(recording, P, S, L, { threshold: 1.5, freezeDecided: false });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_MAX_POSITIONS, InfillEngine, servedPositions, UNSURE_AFTER_STEPS, UNSURE_MARGIN, confidenceOf, evaluateTasks, postprocess, shownConfidences, type ReleasableModel } from '../../extension/engine/index';
+import { DEFAULT_DECODE_WINDOW, DEFAULT_MAX_POSITIONS, InfillEngine, servedPositions, UNSURE_AFTER_STEPS, UNSURE_MARGIN, confidenceOf, evaluateTasks, postprocess, shownConfidences, type ReleasableModel } from '../../extension/engine/index';
 import { FakeModel, makeRun, tempDir, testTokenizer, type Rule } from './helpers';
 
 const { tok } = testTokenizer();
@@ -54,12 +54,30 @@ test('the canvas grows (16 -> 32 -> 64) while the model fills it to the end', as
   const middle = 'a'.repeat(1) + ' + b'.repeat(12); // longer than 16 and 32 tokens
   const n = tok.encode(middle).length;
   assert.ok(n > 32 && n < 64, `middle has ${n} tokens`);
-  const { engine, models } = await engineWith(middleRule(prefix, '', middle));
+  const { engine, models } = await engineWith(middleRule(prefix, '', middle), 0, { decodeWindow: 0 });
   const r = await engine.complete({ prefix, suffix: '' });
   assert.equal(r.canvas, 64);
   assert.equal(r.text, middle);
   assert.equal(models[0].calls, 3); // one parallel step per canvas: 16, 32, 64
   await engine.dispose();
+});
+
+test("diffusion decodes in the sampler's sliding window by default, wider while the model is sure of all of it", async () => {
+  const prefix = 'x = ';
+  const middle = 'a' + ' + b'.repeat(2);
+  const n = tok.encode(middle).length;
+  assert.ok(n > DEFAULT_DECODE_WINDOW && n < 16, `middle has ${n} tokens`);
+  const windowed = await engineWith(middleRule(prefix, '', middle));
+  assert.equal(windowed.engine.info.decodeWindow, DEFAULT_DECODE_WINDOW);
+  const r = await windowed.engine.complete({ prefix, suffix: '' });
+  // the first 8 positions, all sure; then twice as far, which holds the rest and the pad
+  assert.deepEqual([r.text, r.canvas, windowed.models[0].calls], [middle, 16, 2]);
+  const whole = await engineWith(middleRule(prefix, '', middle), 0, { decodeWindow: 0 });
+  assert.equal(whole.engine.info.decodeWindow, 0);
+  const w = await whole.engine.complete({ prefix, suffix: '' });
+  assert.deepEqual([w.text, whole.models[0].calls], [middle, 1]);
+  await windowed.engine.dispose();
+  await whole.engine.dispose();
 });
 
 test('under a minConfidence gate a canvas filled well below it is not grown, a hopeless one is abandoned; near or above it nothing changes', async () => {
@@ -69,26 +87,27 @@ test('under a minConfidence gate a canvas filled well below it is not grown, a h
   const p0 = tok.encode(prefix).length;
   const rule = (logit: number): Rule => (ids, t) => (t < p0 || t >= ids.length ? [] : [[t - p0 < target.length ? target[t - p0] : 0, logit]]);
   // ~0.70 sure everywhere (e^6.55 / (e^6.55 + 299)) with tau 0.5: each canvas filled in one step
-  const quick = await engineWith(rule(6.55), 0, { threshold: 0.5 });
+  // (the whole canvas a step: the gate's logic, not the sampler's window, is what is counted here)
+  const quick = await engineWith(rule(6.55), 0, { threshold: 0.5, decodeWindow: 0 });
   const kept = await quick.engine.complete({ prefix, suffix: '', minConfidence: 0.9 });
   assert.deepEqual([kept.canvas, kept.steps], [16, 1]); // 0.70 < 0.9 - UNSURE_MARGIN: not grown
   assert.ok(kept.confidence > 0.65 && kept.confidence < 0.75, `confidence ${kept.confidence}`);
   const free = await quick.engine.complete({ prefix, suffix: '', minConfidence: 0 });
   assert.deepEqual([free.canvas, free.steps], [64, 3]); // without a gate: 16 -> 32 -> 64
   // ~0.06 sure with tau 0.9: one position a step; abandoned after UNSURE_AFTER_STEPS, reported below the gate
-  const hopeless = await engineWith(rule(3));
+  const hopeless = await engineWith(rule(3), 0, { decodeWindow: 0 });
   const dropped = await hopeless.engine.complete({ prefix, suffix: '', minConfidence: 0.6 });
   assert.deepEqual([dropped.canvas, dropped.steps], [16, UNSURE_AFTER_STEPS]);
   assert.ok(dropped.confidence < 0.6 - UNSURE_MARGIN, `confidence ${dropped.confidence}`);
   const whole = await hopeless.engine.infill({ prefix, suffix: '', mode: 'line' }); // evaluation's stage: never abandoned
   assert.ok(whole.steps > UNSURE_AFTER_STEPS && whole.abandoned === undefined);
   // ~0.55 sure, a gate of 0.6: within the margin, sampled as without a gate
-  const near = await engineWith(rule(5.9));
+  const near = await engineWith(rule(5.9), 0, { decodeWindow: 0 });
   const a = await near.engine.complete({ prefix, suffix: '', minConfidence: 0.6 });
   const b = await near.engine.complete({ prefix, suffix: '', minConfidence: 0 });
   assert.deepEqual([a.canvas, a.steps, a.text, a.confidence], [b.canvas, b.steps, b.text, b.confidence]);
   assert.equal(a.canvas, 64);
-  const sure = await engineWith(rule(12));
+  const sure = await engineWith(rule(12), 0, { decodeWindow: 0 });
   const grown = await sure.engine.complete({ prefix, suffix: '', minConfidence: 0.6 });
   assert.deepEqual([grown.canvas, grown.text], [64, middle]);
   await Promise.all([quick, hopeless, near, sure].map((x) => x.engine.dispose()));

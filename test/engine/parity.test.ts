@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { arInfill, diffusionInfill, InfillEngine, OnnxModel, type LogitsModel } from '../../extension/engine/index';
+import { arInfill, diffusionInfill, DEFAULT_DECODE_WINDOW, InfillEngine, OnnxModel, type LogitsModel } from '../../extension/engine/index';
 import { trainTokenizer } from '../../extension/tokenizer/index';
 import { PYTHON, tempDir, torchMissing as checkTorch } from './helpers';
 
@@ -63,7 +63,7 @@ const ruleModel: LogitsModel = {
   },
 };
 
-interface Case { prefix: number[]; suffix: number[]; canvas: number; threshold: number }
+interface Case { prefix: number[]; suffix: number[]; canvas: number; threshold: number; window: number }
 
 function cases(): Case[] {
   const out: Case[] = [];
@@ -71,7 +71,8 @@ function cases(): Case[] {
   for (let k = 0; k < 30; k++) {
     const prefix = Array.from({ length: (k * 7) % 13 }, (_, i) => 6 + ((i * 5 + k) % 18));
     const suffix = Array.from({ length: (k * 3) % 9 }, (_, i) => 6 + ((i * 11 + k) % 18));
-    out.push({ prefix, suffix, canvas: [4, 8, 16, 32, 5][k % 5], threshold: thresholds[k % thresholds.length] });
+    // a sliding window in some cases (0: the whole canvas)
+    out.push({ prefix, suffix, canvas: [4, 8, 16, 32, 5][k % 5], threshold: thresholds[k % thresholds.length], window: [0, 0, 3, 0, 8, 1, 0][k % 7] });
   }
   return out;
 }
@@ -85,7 +86,7 @@ from trainer.sampling import diffusion_infill, ar_infill
 ${PY_RULE}
 out = []
 for c in json.load(sys.stdin):
-    ids, filled, steps = diffusion_infill(rule_logits, c["prefix"], c["suffix"], c["canvas"], c["threshold"])
+    ids, filled, steps = diffusion_infill(rule_logits, c["prefix"], c["suffix"], c["canvas"], c["threshold"], window=c["window"])
     ar = ar_infill(rule_logits, c["prefix"], c["suffix"], c["canvas"])
     out.append({"ids": [int(i) for i in ids], "filled": bool(filled), "steps": int(steps), "ar": [int(i) for i in ar]})
 print(json.dumps(out))
@@ -94,7 +95,7 @@ print(json.dumps(out))
   let stopped = 0;
   for (let k = 0; k < cs.length; k++) {
     const c = cs[k];
-    const r = await diffusionInfill(ruleModel, c.prefix, c.suffix, c.canvas, { threshold: c.threshold });
+    const r = await diffusionInfill(ruleModel, c.prefix, c.suffix, c.canvas, { threshold: c.threshold, window: c.window });
     assert.deepEqual({ ids: r.ids, filled: r.filled, steps: r.steps }, { ids: py[k].ids, filled: py[k].filled, steps: py[k].steps }, `case ${k} ${JSON.stringify(c)}`);
     const ar = await arInfill(ruleModel, c.prefix, c.suffix, c.canvas);
     assert.deepEqual(ar.ids, py[k].ar, `AR case ${k}`);
@@ -103,6 +104,10 @@ print(json.dumps(out))
   }
   // The cases exercise both parallel decoding and early stops, not just one token a step.
   assert.ok(parallel > 3 && stopped > 3, `parallel ${parallel}, stopped ${stopped}`);
+});
+
+test("the trainer evaluates with the editor's sliding window", { skip: torchMissing }, () => {
+  assert.equal(Number(python('from trainer.sampling import DEFAULT_WINDOW; print(DEFAULT_WINDOW)').trim()), DEFAULT_DECODE_WINDOW);
 });
 
 // ---------------------------------------------------------------- 2. a trained model

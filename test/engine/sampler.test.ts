@@ -75,6 +75,51 @@ test('threshold 1 decodes one position a step, most confident first, leftmost on
   assert.deepEqual(order, [5, 0, 1, 2, 3, 4, 6]); // as seen by the next forward pass
 });
 
+test('a sliding window decides among the leftmost undecided positions only', async () => {
+  // the same model as above: position 5 is the most confident, the rest tie
+  const rule = (ids: number[], t: number): Array<[number, number]> => {
+    const i = t - P.length;
+    if (i < 0 || i >= 8) return [];
+    return [[100 + i, i === 5 ? 6 : 3]];
+  };
+  const order: number[] = [];
+  const model = new FakeModel(V, rule);
+  const forward = model.forward.bind(model);
+  model.forward = async (ids, b, s) => {
+    const decided = Array.from(ids.subarray(P.length, P.length + 8), Number).map((id, i) => (id !== MASK ? i : -1)).filter((i) => i >= 0);
+    for (const i of decided) if (!order.includes(i)) order.push(i);
+    return forward(ids, b, s);
+  };
+  const r = await diffusionInfill(model, P, S, 8, { threshold: 1, window: 3 });
+  assert.equal(r.steps, 8);
+  assert.deepEqual(r.ids, [100, 101, 102, 103, 104, 105, 106, 107]);
+  // position 5 waits until it is among the three leftmost undecided ones (after 0, 1, 2), then wins
+  assert.deepEqual(order, [0, 1, 2, 5, 3, 4, 6]);
+  // a window as wide as the canvas is no window
+  order.length = 0;
+  const wide = await diffusionInfill(model, P, S, 8, { threshold: 1, window: 8 });
+  assert.deepEqual([wide.ids, order], [r.ids, [5, 0, 1, 2, 3, 4, 6]]);
+  // above tau a step decides its whole window at once, never past it; the next looks twice as far
+  const sure = new FakeModel(V, (ids, t) => (t >= P.length && t < P.length + 8 ? [[100 + t - P.length, 20]] : []));
+  const seen: number[] = [];
+  const forwardSure = sure.forward.bind(sure);
+  sure.forward = async (ids, b, s) => {
+    seen.push(Array.from(ids.subarray(P.length, P.length + 8), Number).filter((id) => id !== MASK).length);
+    return forwardSure(ids, b, s);
+  };
+  const fast = await diffusionInfill(sure, P, S, 8, { threshold: 0.9, window: 3 });
+  assert.deepEqual([fast.ids.length, fast.steps, seen], [8, 2, [0, 3]]); // 3, then the 5 left (a window of 6)
+  // back to the start width after a step that left part of its window undecided
+  const mixed = new FakeModel(V, (ids, t) => (t >= P.length && t < P.length + 12 ? [[100 + t - P.length, t - P.length === 3 || t - P.length === 4 ? 3 : 20]] : []));
+  const m = await diffusionInfill(mixed, P, S, 12, { threshold: 0.9, window: 2 });
+  // steps: {0,1} sure (a window of 4 next); {2,3,4,5}: 2 and 5 sure, 3 and 4 not (back to 2);
+  // {3,4}: the leftmost of a tie; then {4,6}, {4,7}, ..., {4,11}: one sure position a step while 4
+  // holds its place; {4}. The price of a window: the whole canvas takes 3 steps (all the sure ones, 3, 4).
+  assert.deepEqual([m.ids.length, m.steps], [12, 10]);
+  const whole = await diffusionInfill(mixed, P, S, 12, { threshold: 0.9 });
+  assert.deepEqual([whole.ids, whole.steps], [m.ids, 3]);
+});
+
 test('below the threshold, content is decided before a more confident trailing pad (ends last)', async () => {
   // Canvas 0..3: content 60 (logit 3) and 61 (logit 4) are less sure than the pads at 2 and 3
   // (logit 6); none reaches tau. The pads wait; then, with only ends left, both go in one step.

@@ -86,6 +86,10 @@ def test_cached_sampler_equals_the_plain_one_when_the_canvas_is_decided_in_one_s
         plain = diffusion_infill(fn, prefix, suffix, L, threshold=0.5)
         fast = cached_diffusion_infill(m, prefix, suffix, L, threshold=0.5, refresh_every=1)
         assert list(plain[0]) == fast[0] and plain[1:] == fast[1:]
+        # and with a sliding window, the plain sampler with the same window
+        plain = diffusion_infill(fn, prefix, suffix, L, threshold=0.5, window=3)
+        fast = cached_diffusion_infill(m, prefix, suffix, L, threshold=0.5, refresh_every=1, window=3)
+        assert list(plain[0]) == fast[0] and plain[1:] == fast[1:]
 
 
 def test_freeze_decided_runs_a_decided_position_one_more_step_then_attends_its_frozen_kv():
@@ -109,6 +113,12 @@ def test_freeze_decided_runs_a_decided_position_one_more_step_then_attends_its_f
     fed.clear()
     whole = cached_diffusion_infill(m, prefix, suffix, L, threshold=1.5, freeze_decided=False)
     assert [(len(run), open_) for run, open_ in fed] == [(L, T - L)] * (L - 1) and whole[2] == L
+    # a window of 2: its masked positions and the one decided a step before run; the masked ones
+    # beyond it are parked on open columns (the context pass's K/V), the decided ones frozen
+    fed.clear()
+    windowed = cached_diffusion_infill(m, prefix, suffix, L, threshold=1.5, window=2)
+    assert windowed[2] == L
+    assert [(len(run), open_) for run, open_ in fed] == [(min(2, L - k + 1) + 1, T - min(2, L - k + 1) - 1) for k in range(2, L + 1)]
     # a refresh every step is exact with or without freezing (nothing stays frozen past a context pass)
     fed.clear()
     exact = cached_diffusion_infill(m, prefix, suffix, L, threshold=0.5, refresh_every=1)

@@ -152,3 +152,30 @@ def test_pads_at_the_threshold_are_still_decided_at_once():
 def test_a_canvas_of_ends_only_is_decided_in_one_step_and_gives_nothing():
     rows = soft_rows([(PAD, 0.4), (EOS, 0.6), (PAD, 0.5)])
     assert diffusion_infill(table_fn(0, rows), [], [], 3, threshold=0.9) == ([], False, 1)
+
+
+def test_a_sliding_window_decides_among_the_leftmost_undecided_positions_only():
+    # every canvas position sure of its own id (6 + i): above tau a step decides its whole window,
+    # and the next looks twice as far
+    sure = onehot([6 + i for i in range(8)], hi=20.0)
+    ids, filled, steps = diffusion_infill(table_fn(0, sure), [], [], 8, threshold=0.9, window=3)
+    assert (list(ids), filled, steps) == ([6 + i for i in range(8)], True, 2)  # 3, then the 5 left: sure of it all, twice as far
+    assert diffusion_infill(table_fn(0, sure), [], [], 8, threshold=0.9, window=8)[2] == 1
+    # below tau, one a step: position 5 (the surest) waits until the window reaches it
+    unsure = onehot([6 + i for i in range(8)], hi=3.0)
+    unsure[5, 11] = 6.0
+    order = []
+
+    def watch(ids):
+        for i, t in enumerate(ids[:8]):
+            if t != MASK and i not in order:
+                order.append(i)
+        return table_fn(0, unsure)(ids)
+    diffusion_infill(watch, [], [], 8, threshold=1.0, window=3)
+    assert order == [0, 1, 2, 5, 3, 4, 6]
+    # back to the start width after a step that left part of its window undecided (as sampler.test.ts)
+    mixed = onehot([6 + i for i in range(12)], hi=20.0)
+    mixed[3, 9] = mixed[4, 10] = 3.0
+    ids, _, steps = diffusion_infill(table_fn(0, mixed), [], [], 12, threshold=0.9, window=2)
+    assert (len(ids), steps) == (12, 10)
+    assert diffusion_infill(table_fn(0, mixed), [], [], 12, threshold=0.9)[2] == 3

@@ -1,4 +1,4 @@
-// `repo-diffusion bench RUN [--runs N] [--mode line|block] [--max-positions N] [--json]`: completion latency of a trained run through the
+// `repo-diffusion bench RUN [--runs N] [--mode line|block] [--max-positions N] [--window N] [--json]`: completion latency of a trained run through the
 // editor's engine, naive (a full forward pass per sampler step) and fast (the cached graphs:
 // docs/engine.md "Fast decoding"; the same as naive when the export has no cached graphs), side by
 // side with one full forward pass of the same model in the same process (DESIGN.md: the price of
@@ -67,7 +67,7 @@ export function quantile(values: number[], q: number): number {
 
 /** `write`: where the report goes (stdout; tests collect it). */
 export async function runBench(argv: string[], write: (text: string) => void = (text) => process.stdout.write(text)): Promise<void> {
-  const { values, positionals } = parse(argv, { runs: { type: 'string' }, mode: { type: 'string' }, 'max-positions': { type: 'string' }, json: { type: 'boolean' } }, 1);
+  const { values, positionals } = parse(argv, { runs: { type: 'string' }, mode: { type: 'string' }, 'max-positions': { type: 'string' }, window: { type: 'string' }, json: { type: 'boolean' } }, 1);
   if (values.mode !== undefined && values.mode !== 'line' && values.mode !== 'block') throw new Error(`--mode is line or block, not ${JSON.stringify(values.mode)}`);
   const mode: CompletionMode = values.mode === 'block' ? 'block' : 'line';
   const runDir = resolve(requireRun(positionals));
@@ -76,9 +76,10 @@ export async function runBench(argv: string[], write: (text: string) => void = (
   if (tasks.length === 0) throw new Error(`${runDir} has no eval tasks with token ids to take contexts from`);
 
   const maxPositions = intOption(values['max-positions'], 'max-positions', 0);
-  const engine = await InfillEngine.load(runDir, { cacheSize: 0, maxPositions }); // every request sampled: no type-through hit between tasks
-  const naive = await InfillEngine.load(runDir, { decoding: 'naive', cacheSize: 0, maxPositions });
-  const { maxSeqLen, positions, vocabSize, preset, params, objective, decoding, stepWeights, contextKV, freezeDecided } = engine.info;
+  const decodeWindow = intOption(values.window, 'window', 0); // the sampler's window, both engines alike (default: the engine's)
+  const engine = await InfillEngine.load(runDir, { cacheSize: 0, maxPositions, decodeWindow }); // every request sampled: no type-through hit between tasks
+  const naive = await InfillEngine.load(runDir, { decoding: 'naive', cacheSize: 0, maxPositions, decodeWindow });
+  const { maxSeqLen, positions, vocabSize, preset, params, objective, decoding, stepWeights, contextKV, freezeDecided, decodeWindow: window } = engine.info;
   // a single line's canvas, or a block's (the engine's: 64, at most half the window; never grown at that size)
   const canvas = mode === 'line' ? LINE_CANVAS : Math.min(BLOCK_CANVAS, Math.floor(positions / 2));
   const forwardModel = await OnnxModel.open(join(runDir, 'model.onnx'), vocabSize, {});
@@ -127,7 +128,7 @@ export async function runBench(argv: string[], write: (text: string) => void = (
     await engine.dispose();
     await naive.dispose();
   }
-  const report = { run: runDir, preset, params, objective, decoding, step_weights: stepWeights, context_kv: contextKV, freeze_decided: freezeDecided, max_seq_len: maxSeqLen, positions, mode, canvas, min_confidence: DEFAULT_MIN_CONFIDENCE, rows };
+  const report = { run: runDir, preset, params, objective, decoding, step_weights: stepWeights, context_kv: contextKV, freeze_decided: freezeDecided, window, max_seq_len: maxSeqLen, positions, mode, canvas, min_confidence: DEFAULT_MIN_CONFIDENCE, rows };
   if (values.json) {
     write(JSON.stringify(report) + '\n');
     return;
