@@ -9,8 +9,9 @@
 // model never stops early either, 16 tokens).
 //   node --import tsx bench/engine.bench.ts [--presets tiny,small] [--contexts 256,512] [--runs N] [--ar-runs N] [--threads T] [--json]
 // Accuracy of the fast path on a trained run (held-out exact match through evaluateTasks, oracle
-// canvas length, naive vs fast, per threshold and refresh policy):
-//   node --import tsx bench/engine.bench.ts --accuracy RUN [--taus 0.5,0.7,0.8,0.9,0.95] [--refresh 0,4] [--tasks N] [--json]
+// canvas length, naive vs fast, per threshold and refresh policy; or, with --windows, naive and
+// fast per sliding window, 0 being the whole canvas):
+//   node --import tsx bench/engine.bench.ts --accuracy RUN [--taus 0.5,0.7,0.8,0.9,0.95] [--refresh 0,4 | --windows 0,4,8] [--tasks N] [--json]
 // Needs a Python with torch (REPO_DIFFUSION_PYTHON, else /usr/bin/python3) to export the models once
 // (cached in $TMPDIR/rd-engine-bench).
 import { spawnSync } from 'node:child_process';
@@ -111,10 +112,10 @@ interface Row {
   /** the fast path with float32 step weights (the default is int8) */
   fast_f32_p50_ms: number;
   fast_f32_p95_ms: number;
-  /** the default's graphs, decided positions not frozen (freezeDecided false) */
-  fast_whole_canvas_p50_ms: number;
-  fast_whole_canvas_p95_ms: number;
-  fast_whole_canvas_ratio_p50: number;
+  /** the default's graphs, no sliding window (decodeWindow 0: the whole canvas every step) */
+  fast_no_window_p50_ms: number;
+  fast_no_window_p95_ms: number;
+  fast_no_window_ratio_p50: number;
   /** the fast path's context K/V (int8 or float32: INT8_KV_MIN_BYTES), and the same int8 steps with the other */
   context_kv: string;
   other_kv: string;
@@ -244,10 +245,10 @@ async function main() {
       const otherKv = fast.info.contextKV === 'int8' ? 'float32' : 'int8';
       const fastKvOther = await InfillEngine.load(run, { ...measured, contextKV: otherKv });
       const fast32 = await InfillEngine.load(run, { ...measured, stepWeights: 'float32' });
-      // the default's graphs, every step over the whole canvas (decided positions not frozen)
-      const fastWhole = await InfillEngine.load(run, { ...measured, freezeDecided: false });
-      if (!fast.info.freezeDecided || fastWhole.info.freezeDecided !== false || fastWhole.info.contextKV !== fast.info.contextKV) {
-        throw new Error(`freezing decided positions is not what was asked: ${JSON.stringify([fast.info, fastWhole.info])}`);
+      // the default's graphs without the sampler's window (every masked position a candidate every step)
+      const fastNoWindow = await InfillEngine.load(run, { ...measured, decodeWindow: 0 });
+      if (!fast.info.freezeDecided || !fast.info.decodeWindow || fastNoWindow.info.decodeWindow !== 0 || fastNoWindow.info.contextKV !== fast.info.contextKV) {
+        throw new Error(`the window is not what was asked: ${JSON.stringify([fast.info, fastNoWindow.info])}`);
       }
       if (fast.info.stepWeights !== 'int8' || fastKvOther.info.contextKV !== otherKv || fastKvOther.info.stepWeights !== 'int8' || fast32.info.stepWeights !== 'float32') {
         throw new Error(`the fast engines did not load the cached graphs: ${JSON.stringify([fast.info, fastKvOther.info, fast32.info])}`);
@@ -267,13 +268,13 @@ async function main() {
       for (let k = -1; k < runs; k++) { // k = -1: warm-up
         const [, tf] = await timedAfterGc(() => forwardModel.forward(ids, 1, seq));
         const [a, tn] = await timedAfterGc(() => naive.complete(request(k)));
-        // the default and the same without freezing right after each other, in turn first (what ran
+        // the default and the same without the window right after each other, in turn first (what ran
         // before a completion leaves the caches colder or warmer for it)
-        const timeWhole = async () => (await timedAfterGc(() => fastWhole.complete(request(k))))[1];
-        const wholeFirst = k % 2 !== 0;
-        let tw = wholeFirst ? await timeWhole() : 0;
+        const timeNoWindow = async () => (await timedAfterGc(() => fastNoWindow.complete(request(k))))[1];
+        const noWindowFirst = k % 2 !== 0;
+        let tw = noWindowFirst ? await timeNoWindow() : 0;
         const [b, tq] = await timedAfterGc(() => fast.complete(request(k)));
-        if (!wholeFirst) tw = await timeWhole();
+        if (!noWindowFirst) tw = await timeNoWindow();
         const [, tkv] = await timedAfterGc(() => fastKvOther.complete(request(k)));
         const [, t32] = await timedAfterGc(() => fast32.complete(request(k)));
         if (k < 0) continue;
@@ -289,7 +290,7 @@ async function main() {
       await fast.dispose();
       await fastKvOther.dispose();
       await fast32.dispose();
-      await fastWhole.dispose();
+      await fastNoWindow.dispose();
       // AR: 16 new tokens (a random model never stops), full recompute vs the KV cache.
       const arNaive = await InfillEngine.load(arRun, { ...measured, decoding: 'naive' });
       const arFast = await InfillEngine.load(arRun, measured);
@@ -315,7 +316,7 @@ async function main() {
         naive_p50_ms: quantile(nv, 0.5), naive_p95_ms: quantile(nv, 0.95), naive_steps: nSteps / runs,
         fast_p50_ms: quantile(fs, 0.5), fast_p95_ms: quantile(fs, 0.95), fast_steps: fSteps / runs,
         fast_f32_p50_ms: quantile(f32, 0.5), fast_f32_p95_ms: quantile(f32, 0.95),
-        fast_whole_canvas_p50_ms: quantile(fw, 0.5), fast_whole_canvas_p95_ms: quantile(fw, 0.95), fast_whole_canvas_ratio_p50: quantile(fw, 0.5) / f50,
+        fast_no_window_p50_ms: quantile(fw, 0.5), fast_no_window_p95_ms: quantile(fw, 0.95), fast_no_window_ratio_p50: quantile(fw, 0.5) / f50,
         context_kv: fast.info.contextKV ?? '', other_kv: otherKv,
         fast_other_kv_p50_ms: quantile(fkv, 0.5), fast_other_kv_p95_ms: quantile(fkv, 0.95), fast_other_kv_ratio_p50: quantile(fkv, 0.5) / f50,
         fast_ratio_p50: quantile(fs, 0.5) / f50, fast_ratio_p95: quantile(fs, 0.95) / f50,
@@ -333,14 +334,14 @@ async function main() {
     return;
   }
   console.log(`engine latency, random-init models, vocab ${tok.vocabSize}, canvas ${CANVAS} (no growth), intraOpNumThreads ${threads}, ${cpus().length}x ${cpus()[0]?.model}`);
-  console.log('| preset | params | context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms), context K/V | fast with the other context K/V, p50 / p95 (ms), / forward p50 | fast, float32 steps, p50 / p95 (ms) | fast, whole canvas every step, p50 / p95 (ms), / forward p50 | steps naive / fast | fast / forward p50, p95 | naive / forward p50 | fast speed-up | diffusion tok/s naive / fast | AR p50 naive / KV (ms) | AR tok/s naive / KV |');
+  console.log('| preset | params | context | forward p50 / p95 (ms) | naive p50 / p95 (ms) | fast p50 / p95 (ms), context K/V | fast with the other context K/V, p50 / p95 (ms), / forward p50 | fast, float32 steps, p50 / p95 (ms) | fast, no window, p50 / p95 (ms), / forward p50 | steps naive / fast | fast / forward p50, p95 | naive / forward p50 | fast speed-up | diffusion tok/s naive / fast | AR p50 naive / KV (ms) | AR tok/s naive / KV |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(`| ${r.preset} | ${(r.params / 1e6).toFixed(1)}M | ${r.context} | ${r.forward_p50_ms.toFixed(1)} / ${r.forward_p95_ms.toFixed(1)} | ` +
       `${r.naive_p50_ms.toFixed(0)} / ${r.naive_p95_ms.toFixed(0)} | ${r.fast_p50_ms.toFixed(0)} / ${r.fast_p95_ms.toFixed(0)}, ${r.context_kv} | ` +
       `${r.fast_other_kv_p50_ms.toFixed(0)} / ${r.fast_other_kv_p95_ms.toFixed(0)} (${r.other_kv}), ${r.fast_other_kv_ratio_p50.toFixed(2)}x | ` +
       `${r.fast_f32_p50_ms.toFixed(0)} / ${r.fast_f32_p95_ms.toFixed(0)} | ` +
-      `${r.fast_whole_canvas_p50_ms.toFixed(0)} / ${r.fast_whole_canvas_p95_ms.toFixed(0)}, ${r.fast_whole_canvas_ratio_p50.toFixed(2)}x | ${r.naive_steps.toFixed(1)} / ${r.fast_steps.toFixed(1)} | ` +
+      `${r.fast_no_window_p50_ms.toFixed(0)} / ${r.fast_no_window_p95_ms.toFixed(0)}, ${r.fast_no_window_ratio_p50.toFixed(2)}x | ${r.naive_steps.toFixed(1)} / ${r.fast_steps.toFixed(1)} | ` +
       `${r.fast_ratio_p50.toFixed(2)}x, ${r.fast_ratio_p95.toFixed(2)}x | ${r.naive_ratio_p50.toFixed(1)}x | ${r.speedup_p50.toFixed(1)}x | ` +
       `${r.diffusion_naive_tok_s.toFixed(1)} / ${r.diffusion_fast_tok_s.toFixed(1)} | ${r.ar_naive_p50_ms.toFixed(0)} / ${r.ar_fast_p50_ms.toFixed(0)} | ${r.ar_naive_tok_s.toFixed(1)} / ${r.ar_fast_tok_s.toFixed(1)} |`);
   }

@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--suffix-ids", default="", help="comma-separated suffix ids")
     s.add_argument("--canvas", type=positive_int, default=16, help="canvas length (diffusion) or max new tokens (AR)")
     s.add_argument("--threshold", type=float, default=0.9, help="confidence threshold tau")
+    s.add_argument("--window", type=int, default=None,
+                   help="sliding window: decide among the leftmost N undecided positions (default: the editor's, sampling.py DEFAULT_WINDOW; 0: the whole canvas)")
     return p
 
 
@@ -98,7 +100,7 @@ def _ids(s: str):
 def run_sample(args) -> int:
     from .export import model_from_checkpoint
     from .checkpoint import load_checkpoint
-    from .sampling import ar_infill, diffusion_infill, model_logits_fn
+    from .sampling import DEFAULT_WINDOW, ar_infill, diffusion_infill, model_logits_fn
     ck = args.checkpoint or next((p for p in (os.path.join(args.run, "checkpoints", n) for n in ("best.pt", "last.pt"))
                                   if os.path.exists(p)), os.path.join(args.run, "checkpoints", "last.pt"))
     state = load_checkpoint(ck)
@@ -108,7 +110,8 @@ def run_sample(args) -> int:
     if model.cfg.causal:
         out = {"ids": ar_infill(fn, P, S, args.canvas)}
     else:
-        ids, filled, steps = diffusion_infill(fn, P, S, args.canvas, args.threshold)
+        ids, filled, steps = diffusion_infill(fn, P, S, args.canvas, args.threshold,
+                                              window=DEFAULT_WINDOW if args.window is None else args.window)
         out = {"ids": ids, "filled": filled, "steps": steps}
     print(json.dumps(out))
     return 0

@@ -270,7 +270,7 @@ export const DEFAULT_MAX_POSITIONS = 512;
 
 /**
  * The diffusion sampler's default sliding window (`decodeWindow`; docs/engine.md "Fast decoding"
- * item 6): each step decides among the 8 leftmost undecided canvas positions, and the fast path
+ * item 10): each step decides among the 8 leftmost undecided canvas positions, and the fast path
  * runs only those (and the ones to freeze) through the network. Measured (fast path, held-out
  * tasks): on the model that scores, 200 tasks at the middle's own length, 55 instead of 97 ms a
  * task at the same exact match (40.0%), edit similarity 60.3% instead of 59.7%; at the engine's
