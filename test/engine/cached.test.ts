@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
-  appendColumns, arInfill, CachedOnnxModel, cachedArInfill, cachedDiffusionInfill, canvasMask, DEFAULT_SPECIAL_IDS, diffusionInfill,
+  appendColumns, arInfill, CachedOnnxModel, cachedArInfill, cachedDiffusionInfill, canvasMask, DEFAULT_DECODE_WINDOW, DEFAULT_SPECIAL_IDS, diffusionInfill,
   contextKvBytes, forbiddenMask, freezeColumns, InfillEngine, INT8_KV_MIN_BYTES, OnnxModel, parseModelMeta, pickRow, type KV,
 } from '../../extension/engine/index';
 import { runBench, type BenchRow } from '../../extension/cli/commands/bench';
@@ -331,13 +331,15 @@ test('repo-diffusion bench --json: naive and fast side by side with a forward pa
   const tasks = PROMPTS.map(([prefix, suffix]) => ({ prefix, middle: 'x', suffix, prefix_ids: tok.encode(prefix.repeat(6)), suffix_ids: tok.encode(suffix.repeat(6)) }));
   writeFileSync(join(run, 'corpus', 'eval.jsonl'), tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
   const reports: Array<Record<string, unknown> & { rows: BenchRow[] }> = [];
-  for (const mode of ['line', 'block']) {
+  // lines with the engine's window, blocks with none (--window 0: the whole canvas a step)
+  for (const [mode, window] of [['line', []], ['block', ['--window', '0']]] as const) {
     let out = '';
-    await runBench([run, '--runs', '3', '--mode', mode, '--json'], (text) => { out += text; });
+    await runBench([run, '--runs', '3', '--mode', mode, ...window, '--json'], (text) => { out += text; });
     reports.push(JSON.parse(out));
   }
   const [line, block] = reports;
   assert.deepEqual([line.mode, line.canvas, block.mode, block.canvas], ['line', 16, 'block', 64]); // nano: 128 positions
+  assert.deepEqual([line.window, block.window], [DEFAULT_DECODE_WINDOW, 0]);
   for (const r of reports) {
     assert.deepEqual([r.decoding, r.step_weights, r.freeze_decided, r.positions], ['fast', 'int8', true, 128]);
     assert.ok(r.rows.length >= 1);
@@ -351,6 +353,7 @@ test('repo-diffusion bench --json: naive and fast side by side with a forward pa
     }
   }
   await assert.rejects(runBench([run, '--mode', 'file']), /--mode is line or block/);
+  await assert.rejects(runBench([run, '--window', 'wide']), /--window must be an integer >= 0/);
 });
 
 test('AR: the KV cache gives the same ids and steps as full recompute', { skip: torchMissing, timeout: 120_000 }, async () => {
