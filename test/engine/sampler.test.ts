@@ -55,20 +55,29 @@ test('EOS ends the middle like PAD', async () => {
   assert.deepEqual(r.ids, [80, 80]);
 });
 
-test('threshold 1 decodes one position a step, most confident first, leftmost on ties', async () => {
+/**
+ * Eight canvas positions, each predicting 100 + its index; position 5 the most confident, the rest
+ * tied below it. `order` records the positions in the order they were decided, as each forward
+ * pass sees the canvas.
+ */
+function orderedModel(): { model: FakeModel; order: number[] } {
   const order: number[] = [];
-  const rule = (ids: number[], t: number): Array<[number, number]> => {
+  const model = new FakeModel(V, (ids, t) => {
     const i = t - P.length;
     if (i < 0 || i >= 8) return [];
-    return [[100 + i, i === 5 ? 6 : 3]]; // position 5 is the most confident, the rest tie
-  };
-  const model = new FakeModel(V, rule);
+    return [[100 + i, i === 5 ? 6 : 3]];
+  });
   const forward = model.forward.bind(model);
   model.forward = async (ids, b, s) => {
     const decided = Array.from(ids.subarray(P.length, P.length + 8), Number).map((id, i) => (id !== MASK ? i : -1)).filter((i) => i >= 0);
     for (const i of decided) if (!order.includes(i)) order.push(i);
     return forward(ids, b, s);
   };
+  return { model, order };
+}
+
+test('threshold 1 decodes one position a step, most confident first, leftmost on ties', async () => {
+  const { model, order } = orderedModel();
   const r = await diffusionInfill(model, P, S, 8, { threshold: 1 });
   assert.equal(r.steps, 8);
   assert.deepEqual(r.ids, [100, 101, 102, 103, 104, 105, 106, 107]);
@@ -76,20 +85,7 @@ test('threshold 1 decodes one position a step, most confident first, leftmost on
 });
 
 test('a sliding window decides among the leftmost undecided positions only', async () => {
-  // the same model as above: position 5 is the most confident, the rest tie
-  const rule = (ids: number[], t: number): Array<[number, number]> => {
-    const i = t - P.length;
-    if (i < 0 || i >= 8) return [];
-    return [[100 + i, i === 5 ? 6 : 3]];
-  };
-  const order: number[] = [];
-  const model = new FakeModel(V, rule);
-  const forward = model.forward.bind(model);
-  model.forward = async (ids, b, s) => {
-    const decided = Array.from(ids.subarray(P.length, P.length + 8), Number).map((id, i) => (id !== MASK ? i : -1)).filter((i) => i >= 0);
-    for (const i of decided) if (!order.includes(i)) order.push(i);
-    return forward(ids, b, s);
-  };
+  const { model, order } = orderedModel();
   const r = await diffusionInfill(model, P, S, 8, { threshold: 1, window: 3 });
   assert.equal(r.steps, 8);
   assert.deepEqual(r.ids, [100, 101, 102, 103, 104, 105, 106, 107]);
