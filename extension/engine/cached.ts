@@ -6,7 +6,8 @@
 //     cached prefix/suffix K/V do not see the canvas decisions (they saw masks); `refreshEvery`
 //     re-runs the context pass every N steps (1 = exact, the naive sampler with fewer logits).
 //     A decided position runs one more step with its id, and is then frozen (dKV-Cache): its K/V
-//     go into the context's column of it, and later steps run only the rest of the canvas.
+//     go into the context's column of it, and later steps run only the rest of the canvas. With
+//     the sampler's window, masked positions beyond it are parked on the context pass's K/V.
 //   - AR: a KV cache: the prompt pass, then one token a step appended to the cache (exact).
 // The unmasking loop itself is sampler.ts's `unmask`, so tie-breaks and stops are the contract's.
 import {
@@ -177,7 +178,10 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
   const refresh = Math.max(0, Math.floor(options.refreshEvery ?? 0));
   const freeze = (options.freezeDecided ?? true) && model.stepGivesKV;
   let context: CachedScores | undefined;
-  /** The steps' ctx_mask: a canvas column open (0) holds a frozen position's K/V (freezeDecided). */
+  /**
+   * The steps' ctx_mask: a canvas column open (0) holds a frozen position's K/V (freezeDecided),
+   * or, undecided, a parked one's from the context pass (beyond the sampler's window).
+   */
   let mask = canvasMask(T, c0, L);
   let forbid: Float32Array | undefined;
   const maskId = BigInt((options.specialIds ?? DEFAULT_SPECIAL_IDS).mask);

@@ -8,6 +8,8 @@
 //   - tau is compared in float32 (numpy casts a Python float scalar to the array's float32);
 //   - with nothing above tau, the single most confident masked position that does not predict
 //     PAD/EOS, leftmost on ties (all of them when every one predicts an end: ends last);
+//   - with a window, "masked" is the leftmost `width` undecided positions, the width doubling
+//     after a step that decided all of them and back to `window` otherwise;
 // Known limit of "equal": numpy's SIMD float32 exp may differ from Math.fround(Math.exp) by an ulp,
 // which only matters for a confidence within ~1e-7 of tau or of another position's.
 
@@ -167,8 +169,9 @@ export interface SamplingProgress {
 /**
  * Confidence-threshold parallel unmasking (Fast-dLLM) over a canvas of L masks between prefix and
  * suffix (LLaDA, Open-dCoder): x = P ++ [MASK]*L ++ S, batch 1. Each step decodes every masked
- * canvas position with confidence >= tau, or else the single most confident one that does not
- * predict PAD/EOS (leftmost on ties), or else (all predict an end) all of them; stops when the canvas is decided, when a decided PAD/EOS has every position left of it
+ * canvas position (in the window, if one is given) with confidence >= tau, or else the single most
+ * confident one that does not predict PAD/EOS (leftmost on ties), or else (all predict an end) all
+ * of them; stops when the canvas is decided, when a decided PAD/EOS has every position left of it
  * decided, or after maxSteps (default L). The signal is honoured between steps.
  */
 export async function diffusionInfill(model: LogitsModel, prefix: readonly number[], suffix: readonly number[],
@@ -183,7 +186,7 @@ export async function diffusionInfill(model: LogitsModel, prefix: readonly numbe
   });
 }
 
-/** One step's view of the still-masked canvas positions, in `masked` order: predicted id and confidence. */
+/** One step's view of the still-masked canvas positions it may decide, in `masked` order: predicted id and confidence. */
 export interface MaskedScores {
   pred: ArrayLike<number>;
   conf: ArrayLike<number>;
@@ -201,7 +204,7 @@ export function scoreRows(logits: Float32Array, masked: readonly number[], rowOf
 /**
  * The contract's unmasking loop, whatever scores the canvas: `scoresFor(x, step, masked, forbidden)`
  * gets the whole sequence (prefix ++ canvas ++ suffix, undecided positions MASK), the step number,
- * the still-masked canvas positions and the forbidden ids, and returns each masked position's
+ * the still-masked canvas positions it may decide (all, or the window's) and the forbidden ids, and returns each masked position's
  * prediction and confidence in `masked` order (`scoreRows` over logits rows, or a graph that picks
  * itself). Shared by the plain sampler and the cached one (cached.ts).
  */
