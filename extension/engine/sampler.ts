@@ -204,9 +204,10 @@ export function scoreRows(logits: Float32Array, masked: readonly number[], rowOf
 /**
  * The contract's unmasking loop, whatever scores the canvas: `scoresFor(x, step, masked, forbidden)`
  * gets the whole sequence (prefix ++ canvas ++ suffix, undecided positions MASK), the step number,
- * the still-masked canvas positions it may decide (all, or the window's) and the forbidden ids, and returns each masked position's
- * prediction and confidence in `masked` order (`scoreRows` over logits rows, or a graph that picks
- * itself). Shared by the plain sampler and the cached one (cached.ts).
+ * the still-masked canvas positions it may decide (all, or the window's) and the forbidden ids,
+ * and returns each masked position's prediction and confidence in `masked` order (`scoreRows`
+ * over logits rows, or a graph that picks itself). Shared by the plain sampler and the cached one
+ * (cached.ts).
  */
 export async function unmask(prefix: readonly number[], suffix: readonly number[], canvasLen: number, V: number,
   options: DiffusionOptions,
