@@ -49,7 +49,8 @@ def diffusion_infill(logits_fn, prefix, suffix, canvas_len: int, threshold: floa
     picks (confidence >= threshold, else the most confident non-end, ends last); stops when
     the canvas is decided, or a decided PAD/EOS has everything left of it decided, or after
     max_steps (default L) steps. With `window` > 0 a step scores and decides only the leftmost
-    `window` undecided positions (a sliding window; 0 = the whole canvas).
+    `window` undecided positions (a sliding window; 0 = the whole canvas), twice as many after a
+    step that decided all of them.
     Returns (ids left of the first decided PAD/EOS — undecided positions skipped —, filled, steps)
     where filled = no PAD/EOS was decided."""
     c0, L = len(prefix), int(canvas_len)

@@ -144,8 +144,9 @@ export interface DiffusionOptions {
   maxSteps?: number;
   /**
    * Sliding window (docs/contracts.md): each step scores and decides only the leftmost `window`
-   * undecided canvas positions; 0 or absent = the whole canvas. The fast path then runs only
-   * those through the network (cached.ts), which is what bounds a step's cost on a long canvas.
+   * undecided canvas positions (twice as many after a step that decided all of them); 0 or
+   * absent = the whole canvas. The fast path then runs only those through the network
+   * (cached.ts), which is what bounds a step's cost on a long canvas.
    */
   window?: number;
   specialIds?: SamplerIds;
