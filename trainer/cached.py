@@ -219,8 +219,9 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
         for i in range(L):
             col = c0 + i
             if x[col] == MASK:  # in the window: run afresh; beyond it: parked on the context's K/V
-                context["mask"][col] = float("-inf") if i in window_set else 0.0
-                if i in window_set:
+                in_window = i in window_set
+                context["mask"][col] = float("-inf") if in_window else 0.0
+                if in_window:
                     active.append(i)
             elif not freeze_decided:
                 active.append(i)

@@ -72,16 +72,15 @@ def unmask(prefix, suffix, canvas_len: int, threshold, max_steps, masked_logits,
     x = prefix + [MASK] * L + suffix
     c0 = len(prefix)
     decided = np.zeros(L, dtype=bool)
-    width = window
+    start_width = window if window > 0 else L  # no window: the whole canvas
+    width = start_width
     steps = 0
     while steps < max_steps:
-        masked = np.flatnonzero(~decided)
-        if window > 0:
-            masked = masked[:width]  # the sliding window: the leftmost undecided positions
+        masked = np.flatnonzero(~decided)[:width]  # the sliding window: the leftmost undecided positions
         pred, conf = _pick(np.asarray(masked_logits(x, steps, masked), dtype=np.float32))
         chosen = choose(pred, conf, threshold)
         # the model was sure of its whole window: the next step looks twice as far; else back to the start width
-        width = min(L, 2 * width) if len(chosen) == len(masked) else window
+        width = min(L, 2 * width) if len(chosen) == len(masked) else start_width
         for j in chosen:
             i = int(masked[j])
             x[c0 + i] = int(pred[j])

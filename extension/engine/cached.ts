@@ -210,8 +210,9 @@ export async function cachedDiffusionInfill(model: CachedLogitsModel, prefix: re
       for (let i = 0; i < L; i++) {
         const col = c0 + i;
         if (x[col] === maskId) {
-          mask[col] = stillMasked.has(i) ? -Infinity : 0;
-          if (stillMasked.has(i)) active.push(i);
+          const inWindow = stillMasked.has(i);
+          mask[col] = inWindow ? -Infinity : 0;
+          if (inWindow) active.push(i);
         } else if (!freeze) {
           active.push(i);
         } else if (mask[col] !== 0) { // decided, its column not frozen yet

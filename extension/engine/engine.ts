@@ -193,10 +193,10 @@ export interface ModelInfo {
 }
 
 /** Which graphs serve, and why not the faster ones. */
-type ServingNotes = Pick<ModelInfo, 'fastUnavailable' | 'stepWeights' | 'int8Unavailable' | 'contextKV' | 'int8KvUnavailable' | 'freezeDecided' | 'decodeWindow'>;
+type ServingNotes = Pick<ModelInfo, 'fastUnavailable' | 'stepWeights' | 'int8Unavailable' | 'contextKV' | 'int8KvUnavailable' | 'freezeDecided'>;
 
 /** What describeServing reads: ModelInfo's serving fields (the editor's narrow view of them too). */
-export type ServingInfo = Pick<ModelInfo, 'decoding'> & Partial<ServingNotes>;
+export type ServingInfo = Pick<ModelInfo, 'decoding'> & Partial<ServingNotes & Pick<ModelInfo, 'decodeWindow'>>;
 
 /**
  * How a loaded model is served, in words (the editor's log, `repo-diffusion bench`'s header), and

@@ -9,7 +9,7 @@
 //   - with nothing above tau, the single most confident masked position that does not predict
 //     PAD/EOS, leftmost on ties (all of them when every one predicts an end: ends last);
 //   - with a window, "masked" is the leftmost `width` undecided positions, the width doubling
-//     after a step that decided all of them and back to `window` otherwise;
+//     after a step that decided all of them and back to the window's otherwise;
 // Known limit of "equal": numpy's SIMD float32 exp may differ from Math.fround(Math.exp) by an ulp,
 // which only matters for a confidence within ~1e-7 of tau or of another position's.
 
@@ -218,8 +218,8 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
   const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
   const tau = Math.fround(options.threshold ?? DEFAULT_THRESHOLD);
   const maxSteps = options.maxSteps ?? L;
-  const window0 = Math.floor(options.window ?? 0) > 0 ? Math.floor(options.window!) : L;
-  let window = window0;
+  const startWidth = Math.floor(options.window ?? 0) > 0 ? Math.floor(options.window!) : L; // no window: the whole canvas
+  let width = startWidth;
   const forbidden = forbiddenMask(V, sp);
   const c0 = prefix.length;
   const T = c0 + L + suffix.length;
@@ -239,7 +239,7 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
   while (steps < maxSteps) {
     throwIfAborted(options.signal);
     const masked: number[] = [];
-    for (let i = 0; i < L && masked.length < window; i++) if (!decided[i]) masked.push(i);
+    for (let i = 0; i < L && masked.length < width; i++) if (!decided[i]) masked.push(i);
     const scores = await scoresFor(x, steps, masked, forbidden);
     throwIfAborted(options.signal);
     // trainer/sampling.py `choose`: every position >= tau; else the most confident one that does
@@ -267,7 +267,7 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
       else chosen.push(...ends);
     }
     // the model was sure of its whole window: the next step looks twice as far; else back to the start width
-    window = chosen.length === masked.length ? Math.min(L, 2 * window) : window0;
+    width = chosen.length === masked.length ? Math.min(L, 2 * width) : startWidth;
     for (const [i, pred, conf] of chosen) {
       canvas[i] = pred;
       confs[i] = conf;

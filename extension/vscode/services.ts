@@ -41,4 +41,3 @@ export function completionText(result: CompletionResult): string {
   if (typeof result === 'string') return result;
   return result.text ?? result.insertText ?? '';
 }
-
