@@ -12,6 +12,7 @@ import {
   contextKvBytes, forbiddenMask, freezeColumns, InfillEngine, INT8_KV_MIN_BYTES, OnnxModel, parseModelMeta, pickRow, type KV,
 } from '../../extension/engine/index';
 import { runBench, type BenchRow } from '../../extension/cli/commands/bench';
+import { UsageError } from '../../extension/cli/errors';
 import { CACHED_GRAPHS, makeRun, PYTHON, tempDir, testTokenizer, torchMissing as checkTorch } from './helpers';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -352,7 +353,7 @@ test('repo-diffusion bench --json: naive and fast side by side with a forward pa
       assert.ok(row.steps_mean >= 1 && row.steps_mean <= (r.canvas as number) && row.naive_steps_mean >= 1);
     }
   }
-  await assert.rejects(runBench([run, '--mode', 'file']), /--mode is line or block/);
+  await assert.rejects(runBench([run, '--mode', 'file']), (e: Error) => e instanceof UsageError && /--mode must be one of line, block, got 'file'/.test(e.message));
   await assert.rejects(runBench([run, '--window', 'wide']), /--window must be an integer >= 0/);
 });
 

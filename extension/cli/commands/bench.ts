@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { runLayout } from '../../common/runLayout';
 import { BLOCK_CANVAS, DEFAULT_MIN_CONFIDENCE, describeServing, InfillEngine, LINE_CANVAS, OnnxModel, readTasks, type CompletionMode, type EvalTask } from '../../engine/index';
-import { intOption, parse, requireRun } from '../args';
+import { choiceOption, intOption, parse, requireRun } from '../args';
 
 export interface BenchRow {
   context: number;
@@ -68,8 +68,7 @@ export function quantile(values: number[], q: number): number {
 /** `write`: where the report goes (stdout; tests collect it). */
 export async function runBench(argv: string[], write: (text: string) => void = (text) => process.stdout.write(text)): Promise<void> {
   const { values, positionals } = parse(argv, { runs: { type: 'string' }, mode: { type: 'string' }, 'max-positions': { type: 'string' }, window: { type: 'string' }, json: { type: 'boolean' } }, 1);
-  if (values.mode !== undefined && values.mode !== 'line' && values.mode !== 'block') throw new Error(`--mode is line or block, not ${JSON.stringify(values.mode)}`);
-  const mode: CompletionMode = values.mode === 'block' ? 'block' : 'line';
+  const mode: CompletionMode = choiceOption(values.mode, 'mode', ['line', 'block'] as const) ?? 'line';
   const runDir = resolve(requireRun(positionals));
   const runs = intOption(values.runs, 'runs', 3) ?? 20;
   const tasks = (await readTasks(runLayout(runDir).evalTasks)).filter((t) => t.prefix_ids && t.suffix_ids);
