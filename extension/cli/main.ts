@@ -5,7 +5,7 @@ import { UsageError } from './errors';
 const USAGE = `usage:
   repo-diffusion index [DIR] --out RUN [--include GLOB]... [--exclude GLOB]... [--max-file-bytes N]
                        [--vocab-size N] [--seed N] [--eval-tasks N] [--json]
-  repo-diffusion train RUN [--objective diffusion|autoregressive] [--preset auto|tiny|small|base|large]
+  repo-diffusion train RUN [--objective diffusion|autoregressive] [--preset auto|nano|tiny|small|base|large]
                        [--minutes M | --epochs E | --tokens T] [--device auto|cuda|mps|cpu]
                        [--python PATH] [--resume] [--json]
   repo-diffusion complete RUN --file PATH --line L --column C [--max-positions N] [--json]
@@ -31,6 +31,22 @@ const commands: Record<string, () => Promise<Command>> = {
   audit: async () => (await import('./commands/audit')).runAudit,
 };
 
+/** The usage lines of one command: its own line and the indented ones that continue it. */
+function commandUsage(name: string): string {
+  const lines = USAGE.split('\n');
+  const start = lines.findIndex((line) => line.startsWith(`  repo-diffusion ${name} `) || line === `  repo-diffusion ${name}`);
+  if (start < 0) return USAGE;
+  let end = start + 1;
+  while (end < lines.length && /^ {20,}\S/.test(lines[end])) end++;
+  return ['usage:', ...lines.slice(start, end), lines[lines.length - 1]].join('\n');
+}
+
+/** `--help` or `-h` among a command's options (not after `--`, where it is a positional). */
+function asksForHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -41,6 +57,10 @@ async function main(argv: string[]): Promise<number> {
   if (!load) {
     process.stderr.write(`repo-diffusion: unknown command '${name}'\n${USAGE}\n`);
     return 2;
+  }
+  if (asksForHelp(rest)) {
+    process.stdout.write(commandUsage(name) + '\n');
+    return 0;
   }
   try {
     await (await load())(rest);
