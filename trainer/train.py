@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import gc
 import inspect
 import math
 import os
@@ -562,5 +563,11 @@ def _train(args, cancel: Cancel) -> int:
         events.emit("done", reason=reason, best_step=best_step, step=step, tokens=tokens,
                     epoch=round(stream.epoch_float, 4), best=best,
                     elapsed_s=round(elapsed_before + time.time() - t_start, 2))
+    # The DDP wrapper's reducer holds the process group too: freed after `dist.close()` (with this
+    # frame, after the peer may have exited), it was the group's last owner and tore gloo down
+    # then, alone; a rank once spun there at 100% CPU. Freed here, the group goes down inside
+    # `destroy_process_group`, past the barrier, on every rank alike.
+    net = None
+    gc.collect()
     dist.close()
     return 0
