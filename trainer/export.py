@@ -25,6 +25,7 @@ from .checkpoint import atomic_write_bytes, atomic_write_json, fsync_dir, load_c
 from .errors import TrainerError
 from .model import ModelConfig, Transformer
 from .objectives import CANVAS_CHOICES, SPECIAL_IDS
+from .sampling import DEFAULT_WINDOW
 
 OPSET = 17
 FORMAT = 1
@@ -78,7 +79,10 @@ def model_json(state: dict, model: Transformer) -> dict:
         "eval": {"infill_exact": best.get("infill_exact"), "infill_edit_sim": best.get("infill_edit_sim"),
                  "by_kind": best.get("by_kind") or {}, "val_loss": best.get("val_loss"),
                  "infill_exact_engine_length": best.get("infill_exact_engine_length")},
-        "sampler": {"threshold": cfg.get("threshold", 0.9), "canvas_lengths": list(CANVAS_CHOICES)},
+        # window (diffusion): the sliding window the trainer's evaluation decides with, so that the
+        # engine serves the model as it was scored (docs/contracts.md)
+        "sampler": {"threshold": cfg.get("threshold", 0.9), "canvas_lengths": list(CANVAS_CHOICES),
+                    **({"window": DEFAULT_WINDOW} if cfg["objective"] == "diffusion" else {})},
         # context/step: the cached graphs of trainer/cached.py (engine fast path); readers that
         # know only `full` ignore them (docs/contracts.md "Cached graphs").
         # step_int8: the step graph with int8 weights (trainer/quantize.py), the engine's default;

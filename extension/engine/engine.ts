@@ -66,7 +66,8 @@ export interface EngineOptions {
   freezeDecided?: boolean;
   /**
    * Diffusion: each step decides among the leftmost N undecided canvas positions only (the
-   * sampler's `window`; default DEFAULT_DECODE_WINDOW; 0 = the whole canvas). On the fast path
+   * sampler's `window`; default: model.json sampler.window, the one the trainer evaluated with,
+   * else DEFAULT_DECODE_WINDOW; 0 = the whole canvas). On the fast path
    * only those run through the network.
    */
   decodeWindow?: number;
@@ -281,8 +282,8 @@ export const DEFAULT_MAX_POSITIONS = 512;
  */
 export const DEFAULT_DECODE_WINDOW = 8;
 
-function decodeWindow(o: EngineOptions): number {
-  return Math.max(0, Math.floor(o.decodeWindow ?? DEFAULT_DECODE_WINDOW));
+function decodeWindow(o: EngineOptions, meta: ModelMeta): number {
+  return Math.max(0, Math.floor(o.decodeWindow ?? meta.window ?? DEFAULT_DECODE_WINDOW));
 }
 
 /** The positions a request feeds the model: max_seq_len, capped by `maxPositions` (0: no cap; not below two line canvases). */
@@ -369,7 +370,7 @@ export class InfillEngine {
       runDir, generation, objective: meta.objective, preset: meta.preset, params: meta.params, vocabSize: meta.vocabSize, maxSeqLen: meta.maxSeqLen,
       positions: servedPositions(meta, this.options.maxPositions),
       decoding: this.cachedModel(this.current) ? 'fast' : 'naive',
-      ...(meta.objective === 'diffusion' ? { decodeWindow: decodeWindow(this.options) } : {}),
+      ...(meta.objective === 'diffusion' ? { decodeWindow: decodeWindow(this.options, meta) } : {}),
       ...Object.fromEntries(Object.entries(this.current.serving).filter(([, v]) => v !== undefined)),
     };
   }
@@ -506,7 +507,7 @@ export class InfillEngine {
     } : undefined;
     for (;;) {
       const ctx = gatherContext(tokenizer, req.prefix, req.suffix, window - L, share);
-      const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery, freezeDecided: o.freezeDecided, window: decodeWindow(o), until };
+      const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery, freezeDecided: o.freezeDecided, window: decodeWindow(o, meta), until };
       const r = cached
         ? await cachedDiffusionInfill(cached, ctx.prefixIds, ctx.suffixIds, L, dOptions)
         : await diffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, dOptions);

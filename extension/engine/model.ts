@@ -32,6 +32,8 @@ export interface ModelMeta {
   tokenizerSha256?: string;
   threshold?: number;
   canvasLengths?: number[];
+  /** sampler.window (diffusion): the sliding window the trainer evaluated with; absent in exports before it. */
+  window?: number;
   /** The graph file, relative to the run folder (graphs.full, default model.onnx). */
   graph: string;
   /** The cached graphs (graphs.context, graphs.step), when the export wrote them (docs/contracts.md "Cached graphs"). */
@@ -87,6 +89,7 @@ export function parseModelMeta(json: unknown, file = 'model.json'): ModelMeta {
     tokenizerSha256: typeof j.tokenizer_sha256 === 'string' && /^[0-9a-f]{64}$/.test(j.tokenizer_sha256) ? j.tokenizer_sha256 : undefined,
     threshold: typeof sampler.threshold === 'number' ? sampler.threshold : undefined,
     canvasLengths: lengths.length ? lengths : undefined,
+    window: typeof sampler.window === 'number' && Number.isInteger(sampler.window) && sampler.window >= 0 ? sampler.window : undefined,
     graph: typeof graphs.full === 'string' ? graphs.full : 'model.onnx',
     contextGraph: cached ? graphs.context as string : undefined,
     stepGraph: cached ? graphs.step as string : undefined,

@@ -2,16 +2,19 @@
 // cancellation mid-decode, disposal, evaluation through the same engine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_DECODE_WINDOW, DEFAULT_MAX_POSITIONS, InfillEngine, servedPositions, UNSURE_AFTER_STEPS, UNSURE_MARGIN, confidenceOf, evaluateTasks, postprocess, shownConfidences, type ReleasableModel } from '../../extension/engine/index';
 import { FakeModel, makeRun, tempDir, testTokenizer, type Rule } from './helpers';
 
 const { tok } = testTokenizer();
 
-/** An engine over a fake model built from `rule`; the fake is returned for call counts. */
-async function engineWith(rule: Rule, delayMs = 0, options = {}) {
+/** An engine over a fake model built from `rule`; the fake is returned for call counts. `sampler`: model.json's, merged in. */
+async function engineWith(rule: Rule, delayMs = 0, options = {}, sampler: Record<string, unknown> = {}) {
   const dir = makeRun(tempDir());
+  const metaFile = join(dir, 'model.json');
+  const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+  writeFileSync(metaFile, JSON.stringify({ ...meta, sampler: { ...meta.sampler, ...sampler } }));
   const models: FakeModel[] = [];
   const engine = await InfillEngine.load(dir, {
     ...options,
@@ -78,6 +81,20 @@ test("diffusion decodes in the sampler's sliding window by default, wider while 
   assert.deepEqual([w.text, whole.models[0].calls], [middle, 1]);
   await windowed.engine.dispose();
   await whole.engine.dispose();
+  // model.json's sampler.window (the one the trainer evaluated with) is the default; an option overrides it
+  const asScored = await engineWith(middleRule(prefix, '', middle), 0, {}, { window: 0 });
+  assert.equal(asScored.engine.info.decodeWindow, 0);
+  const s = await asScored.engine.complete({ prefix, suffix: '' });
+  assert.deepEqual([s.text, asScored.models[0].calls], [middle, 1]);
+  const overridden = await engineWith(middleRule(prefix, '', middle), 0, { decodeWindow: 4 }, { window: 0 });
+  assert.equal(overridden.engine.info.decodeWindow, 4);
+  for (const bad of [-1, 2.5, '8']) { // not a window: the engine's default
+    const e = await engineWith(middleRule(prefix, '', middle), 0, {}, { window: bad });
+    assert.equal(e.engine.info.decodeWindow, DEFAULT_DECODE_WINDOW);
+    await e.engine.dispose();
+  }
+  await asScored.engine.dispose();
+  await overridden.engine.dispose();
 });
 
 test('under a minConfidence gate a canvas filled well below it is not grown, a hopeless one is abandoned; near or above it nothing changes', async () => {

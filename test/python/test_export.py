@@ -7,6 +7,7 @@ import torch
 
 from conftest import events_of
 from trainer.__main__ import main
+from trainer.sampling import DEFAULT_WINDOW
 
 onnx = pytest.importorskip("onnx")  # CI's Debian has no python3-onnx; the export itself needs none
 
@@ -50,6 +51,7 @@ def test_model_json_has_the_contract_fields(capsys, corpus_run):
     assert mj["special_ids"] == {"pad": 0, "eos": 1, "mask": 2, "fim_prefix": 3, "fim_suffix": 4, "fim_middle": 5}
     assert {"infill_exact", "infill_edit_sim", "by_kind"} <= set(mj["eval"])
     assert mj["sampler"]["canvas_lengths"] == [16, 32, 64]
+    assert mj["sampler"]["window"] == DEFAULT_WINDOW  # the engine serves the window the evaluation used
 
 
 def test_export_command_verifies_and_writes_a_parity_fixture(capsys, corpus_run, tmp_path):
