@@ -205,15 +205,16 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
     from .sampling import unmask  # the contract's loop: softmax, tie-breaks, choice and stops
     L = canvas_len
     c0 = len(prefix)
-    pos = torch.arange(c0, c0 + L).unsqueeze(0)
+    dev = next(model.parameters()).device  # the K/V stay there; the bookkeeping (mask) on the CPU
+    pos = torch.arange(c0, c0 + L, device=dev).unsqueeze(0)
     context = {}  # the context pass's keys and values, and the steps' mask (a canvas column open: frozen or parked)
 
     def masked_logits(x, step, masked):
-        ids = torch.tensor([x], dtype=torch.long)
+        ids = torch.tensor([x], dtype=torch.long, device=dev)
         if not context or (refresh_every and step % refresh_every == 0):
             logits, context["k"], context["v"] = model.context_forward(ids, pos)
             context["mask"] = canvas_mask(c0 + L + len(suffix), c0, L)
-            return logits[0].float().numpy()[masked]
+            return logits[0].float().cpu().numpy()[masked]
         window_set = {int(m) for m in masked}
         active, settled = [], []
         for i in range(L):
@@ -229,14 +230,15 @@ def cached_diffusion_infill(model: Transformer, prefix: list, suffix: list, canv
                 active.append(i)
                 settled.append(i)
         row_of = {i: r for r, i in enumerate(active)}
-        rows = torch.tensor([[row_of[int(i)] for i in masked]], dtype=torch.long)
-        columns = torch.tensor(active) + c0
-        logits, ks, vs = model.step_forward(ids[:, columns], columns.unsqueeze(0), context["k"], context["v"], rows, context["mask"])
+        rows = torch.tensor([[row_of[int(i)] for i in masked]], dtype=torch.long, device=dev)
+        columns = torch.tensor(active, device=dev) + c0
+        logits, ks, vs = model.step_forward(ids[:, columns], columns.unsqueeze(0), context["k"], context["v"], rows,
+                                            context["mask"].to(dev))
         for i in settled:  # decided one step ago: their K/V now see their own ids, and stay
             for layer, (k, v) in enumerate(zip(ks, vs)):
                 context["k"][layer][:, :, c0 + i] = k[:, :, row_of[i]]
                 context["v"][layer][:, :, c0 + i] = v[:, :, row_of[i]]
             context["mask"][c0 + i] = 0.0
-        return logits[0].float().numpy()  # the rows of `masked`, in order
+        return logits[0].float().cpu().numpy()  # the rows of `masked`, in order
 
     return unmask(prefix, suffix, L, np.float32(threshold), max_steps, masked_logits, window)
