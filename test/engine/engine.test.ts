@@ -2,7 +2,7 @@
 // cancellation mid-decode, disposal, evaluation through the same engine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_DECODE_WINDOW, DEFAULT_MAX_POSITIONS, InfillEngine, servedPositions, UNSURE_AFTER_STEPS, UNSURE_MARGIN, confidenceOf, evaluateTasks, postprocess, shownConfidences, type ReleasableModel } from '../../extension/engine/index';
 import { FakeModel, makeRun, tempDir, testTokenizer, type Rule } from './helpers';
@@ -11,10 +11,7 @@ const { tok } = testTokenizer();
 
 /** An engine over a fake model built from `rule`; the fake is returned for call counts. `sampler`: model.json's, merged in. */
 async function engineWith(rule: Rule, delayMs = 0, options = {}, sampler: Record<string, unknown> = {}) {
-  const dir = makeRun(tempDir());
-  const metaFile = join(dir, 'model.json');
-  const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
-  writeFileSync(metaFile, JSON.stringify({ ...meta, sampler: { ...meta.sampler, ...sampler } }));
+  const dir = makeRun(tempDir(), { sampler });
   const models: FakeModel[] = [];
   const engine = await InfillEngine.load(dir, {
     ...options,

@@ -96,6 +96,8 @@ export interface RunOptions {
   onnx?: Uint8Array;
   /** model.json `graphs` (default: the plain model only). */
   graphs?: Record<string, string>;
+  /** Fields merged into model.json `sampler` (default: threshold 0.9, canvas lengths 16/32/64). */
+  sampler?: Record<string, unknown>;
 }
 
 /** Writes RUN/model.json, RUN/corpus/tokenizer.json and optionally RUN/model.onnx. */
@@ -109,7 +111,7 @@ export function makeRun(dir: string, o: RunOptions = {}): string {
     special_ids: { pad: 0, eos: 1, mask: 2, fim_prefix: 3, fim_suffix: 4, fim_middle: 5 },
     max_seq_len: o.maxSeqLen ?? 256, preset: 'test', config: {}, params: 1, trained_tokens: 0, epochs: 0, best_step: 0,
     corpus_sha256: 'test', tokenizer_sha256: o.tokenizerSha === undefined ? sha : o.tokenizerSha,
-    eval: {}, sampler: { threshold: 0.9, canvas_lengths: [16, 32, 64] }, graphs: o.graphs ?? { full: 'model.onnx' },
+    eval: {}, sampler: { threshold: 0.9, canvas_lengths: [16, 32, 64], ...o.sampler }, graphs: o.graphs ?? { full: 'model.onnx' },
   };
   writeFileSync(join(dir, 'model.json'), JSON.stringify(meta));
   if (o.onnx) writeFileSync(join(dir, 'model.onnx'), o.onnx);
