@@ -41,15 +41,17 @@ function commandUsage(name: string): string {
   return ['usage:', ...lines.slice(start, end), lines[lines.length - 1]].join('\n');
 }
 
+const isHelpFlag = (arg: string) => arg === '--help' || arg === '-h';
+
 /** `--help` or `-h` among a command's options (not after `--`, where it is a positional). */
 function asksForHelp(args: string[]): boolean {
   const end = args.indexOf('--');
-  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+  return (end < 0 ? args : args.slice(0, end)).some(isHelpFlag);
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name || isHelpFlag(name) || name === 'help') {
     (name ? process.stdout : process.stderr).write(USAGE + '\n');
     return name ? 0 : 2;
   }
