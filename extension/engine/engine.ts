@@ -505,9 +505,10 @@ export class InfillEngine {
       }
       return lineStop?.(ids) ?? false;
     } : undefined;
+    const sampleWindow = decodeWindow(o, meta); // the same for every canvas of this completion
     for (;;) {
       const ctx = gatherContext(tokenizer, req.prefix, req.suffix, window - L, share);
-      const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery, freezeDecided: o.freezeDecided, window: decodeWindow(o, meta), until };
+      const dOptions = { threshold, specialIds: meta.specialIds, signal, refreshEvery: o.refreshEvery, freezeDecided: o.freezeDecided, window: sampleWindow, until };
       const r = cached
         ? await cachedDiffusionInfill(cached, ctx.prefixIds, ctx.suffixIds, L, dOptions)
         : await diffusionInfill(model, ctx.prefixIds, ctx.suffixIds, L, dOptions);

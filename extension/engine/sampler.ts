@@ -218,7 +218,8 @@ export async function unmask(prefix: readonly number[], suffix: readonly number[
   const sp = options.specialIds ?? DEFAULT_SPECIAL_IDS;
   const tau = Math.fround(options.threshold ?? DEFAULT_THRESHOLD);
   const maxSteps = options.maxSteps ?? L;
-  const startWidth = Math.floor(options.window ?? 0) > 0 ? Math.floor(options.window!) : L; // no window: the whole canvas
+  const asked = Math.floor(options.window ?? 0);
+  const startWidth = asked > 0 ? asked : L; // no window: the whole canvas
   let width = startWidth;
   const forbidden = forbiddenMask(V, sp);
   const c0 = prefix.length;
